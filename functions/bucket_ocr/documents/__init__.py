@@ -1,0 +1,6 @@
+"""Bytes in, page images out: type detection from content and page-by-page decoding."""
+
+from bucket_ocr.documents.detect import DocumentType, detect_type
+from bucket_ocr.documents.pages import ObjectRef, iter_pages
+
+__all__ = ["DocumentType", "ObjectRef", "detect_type", "iter_pages"]

@@ -1,0 +1,118 @@
+"""Pages decoded one at a time, so memory follows the largest page, not the page count."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from bucket_ocr.documents.detect import DocumentType, detect_type
+from bucket_ocr.errors import (
+    CorruptDocumentError,
+    PageTooLargeError,
+    TooManyPagesError,
+    UnsupportedDocumentError,
+)
+from bucket_ocr.settings import Limits
+
+_POINTS_PER_INCH = 72
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    bucket: str
+    key: str
+
+
+def iter_pages(
+    data: bytes, where: ObjectRef, *, limits: Limits, pdf_dpi: int
+) -> tuple[DocumentType, Iterator[Image.Image]]:
+    """The type, and a lazy iterator of RGB pages in document order.
+
+    Limits are checked before a page is decoded, so an oversized page costs nothing.
+    """
+    doc_type = detect_type(data)
+    if doc_type is None:
+        raise UnsupportedDocumentError(
+            f"not a PNG, JPEG, TIFF, BMP, WebP or PDF document (starts with {data[:8]!r})",
+            bucket=where.bucket,
+            key=where.key,
+        )
+    if doc_type is DocumentType.PDF:
+        return doc_type, _pdf_pages(data, where, limits, pdf_dpi)
+    return doc_type, _image_pages(data, where, limits)
+
+
+def _image_pages(data: bytes, where: ObjectRef, limits: Limits) -> Iterator[Image.Image]:
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel limit decides; Pillow's bomb warning would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            frames = getattr(image, "n_frames", 1)
+    except Image.DecompressionBombError as cause:
+        raise PageTooLargeError(str(cause), bucket=where.bucket, key=where.key) from cause
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as cause:
+        raise CorruptDocumentError(f"cannot read image: {cause}", bucket=where.bucket, key=where.key) from cause
+    _check_page_count(frames, where, limits)
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        _check_pixels(frame.size, index, where, limits)
+        try:
+            page = ImageOps.exif_transpose(frame).convert("RGB")
+        except (OSError, SyntaxError, ValueError) as cause:
+            raise CorruptDocumentError(
+                f"page {index + 1} cannot be decoded: {cause}", bucket=where.bucket, key=where.key
+            ) from cause
+        yield page
+
+
+def _pdf_pages(data: bytes, where: ObjectRef, limits: Limits, dpi: int) -> Iterator[Image.Image]:
+    import pypdfium2  # PDFium is only loaded once a PDF arrives
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as cause:
+        raise CorruptDocumentError(f"cannot open PDF: {cause}", bucket=where.bucket, key=where.key) from cause
+    try:
+        _check_page_count(len(pdf), where, limits)
+        scale = dpi / _POINTS_PER_INCH
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                width, height = page.get_size()
+                _check_pixels((round(width * scale), round(height * scale)), index, where, limits)
+                bitmap = page.render(scale=scale, may_draw_forms=True)
+                yield bitmap.to_pil().convert("RGB")
+            except pypdfium2.PdfiumError as cause:
+                raise CorruptDocumentError(
+                    f"PDF page {index + 1} cannot be rendered: {cause}", bucket=where.bucket, key=where.key
+                ) from cause
+            finally:
+                page.close()
+    finally:
+        pdf.close()
+
+
+def _check_page_count(count: int, where: ObjectRef, limits: Limits) -> None:
+    if count < 1:
+        raise CorruptDocumentError("the document has no pages", bucket=where.bucket, key=where.key)
+    if count > limits.max_pages:
+        raise TooManyPagesError(
+            f"{count} pages is over the limit of {limits.max_pages} (OCR_MAX_PAGES)",
+            bucket=where.bucket,
+            key=where.key,
+        )
+
+
+def _check_pixels(size: tuple[int, int], index: int, where: ObjectRef, limits: Limits) -> None:
+    pixels = size[0] * size[1]
+    if pixels > limits.max_page_pixels:
+        raise PageTooLargeError(
+            f"page {index + 1} is {size[0]}x{size[1]} = {pixels} pixels, over the limit of "
+            f"{limits.max_page_pixels} (OCR_MAX_PAGE_PIXELS)",
+            bucket=where.bucket,
+            key=where.key,
+        )

@@ -1,0 +1,81 @@
+"""The failures the function names.
+
+The class name is what a failure record, a dead-letter message and a log line show, so
+every class ends in ``Error`` and says what went wrong. Two families decide what happens
+next: a ``PermanentError`` will fail the same way on every retry, so it is recorded and
+dead-lettered at once; a ``TransientError`` may pass on a retry, so it is raised to the
+platform (Lambda async retries, SQS redelivery) whose on-failure destination catches what
+still fails.
+"""
+
+from __future__ import annotations
+
+
+class OcrFunctionError(Exception):
+    """Base of everything the function raises on purpose."""
+
+
+class ConfigurationError(OcrFunctionError):
+    """A setting is missing or invalid; raised at cold start, naming the variable."""
+
+
+class EventError(OcrFunctionError):
+    """An invocation payload that is not one of the event shapes the function accepts."""
+
+
+class UnrecognizedEventError(EventError):
+    pass
+
+
+class MalformedEventError(EventError):
+    pass
+
+
+class PermanentError(OcrFunctionError):
+    """Retrying cannot help: the object itself is the problem."""
+
+    def __init__(self, message: str, *, bucket: str, key: str):
+        super().__init__(f"{message} (s3://{bucket}/{key})")
+        self.bucket = bucket
+        self.key = key
+
+
+class UnsupportedDocumentError(PermanentError):
+    pass
+
+
+class CorruptDocumentError(PermanentError):
+    pass
+
+
+class DocumentTooLargeError(PermanentError):
+    pass
+
+
+class TooManyPagesError(PermanentError):
+    pass
+
+
+class PageTooLargeError(PermanentError):
+    pass
+
+
+class ObjectNotFoundError(PermanentError):
+    pass
+
+
+class TransientError(OcrFunctionError):
+    """Worth retrying: storage throttling, 5xx, timeouts, an engine crash."""
+
+    def __init__(self, message: str, *, bucket: str, key: str):
+        super().__init__(f"{message} (s3://{bucket}/{key})")
+        self.bucket = bucket
+        self.key = key
+
+
+class StorageUnavailableError(TransientError):
+    pass
+
+
+class OcrEngineFailedError(TransientError):
+    pass

@@ -1,0 +1,38 @@
+"""The one shape every source is normalised to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    bucket: str
+    key: str  # decoded: exactly the object's name in the bucket
+    event_name: str
+    origin: str  # "s3", "minio", "eventbridge", "direct"
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
+    # The record as it arrived, so a dead-letter message can be replayed as is.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_creation(self) -> bool:
+        # S3 says "ObjectCreated:Put", MinIO "s3:ObjectCreated:Put", EventBridge
+        # "Object Created"; a direct invocation asks for processing by definition.
+        name = self.event_name.removeprefix("s3:")
+        return self.origin == "direct" or name.startswith("ObjectCreated") or name == "Object Created"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "version_id": self.version_id,
+            "etag": self.etag,
+            "size": self.size,
+            "event_name": self.event_name,
+            "origin": self.origin,
+        }

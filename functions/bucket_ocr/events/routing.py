@@ -1,0 +1,103 @@
+"""Which event shape an invocation is, and the object records inside it.
+
+SQS and SNS are envelopes: their bodies hold one of the notification shapes, possibly
+another envelope (S3 → SNS → SQS without raw delivery), so unwrapping is recursive.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bucket_ocr.errors import MalformedEventError, UnrecognizedEventError
+from bucket_ocr.events import notifications
+from bucket_ocr.events.records import ObjectRecord
+
+
+class EventKind(enum.Enum):
+    SQS_BATCH = "sqs"
+    SNS = "sns"
+    S3_NOTIFICATION = "s3"
+    S3_TEST_EVENT = "s3-test"
+    EVENTBRIDGE = "eventbridge"
+    DIRECT = "direct"
+
+
+def classify(payload: Any) -> EventKind:
+    if not isinstance(payload, Mapping):
+        raise UnrecognizedEventError(f"an event must be a JSON object, got {type(payload).__name__}")
+    records = payload.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], Mapping):
+        first = records[0]
+        source = first.get("eventSource") or first.get("EventSource")
+        if source == "aws:sqs":
+            return EventKind.SQS_BATCH
+        if source == "aws:sns":
+            return EventKind.SNS
+        if source in notifications.OBJECT_SOURCES:
+            return EventKind.S3_NOTIFICATION
+        raise UnrecognizedEventError(f"records from event source {source!r} are not object notifications")
+    if payload.get("Event") == "s3:TestEvent":
+        return EventKind.S3_TEST_EVENT
+    if payload.get("source") == "aws.s3" and "detail" in payload:
+        return EventKind.EVENTBRIDGE
+    if payload.get("Type") == "Notification" and "Message" in payload:
+        return EventKind.SNS
+    if "bucket" in payload and "key" in payload:
+        return EventKind.DIRECT
+    raise UnrecognizedEventError(
+        "not an S3, SQS, SNS, EventBridge, MinIO or direct {bucket, key} event; keys: "
+        + ", ".join(sorted(map(str, payload))[:10])
+    )
+
+
+def records_from_payload(payload: Any) -> list[ObjectRecord]:
+    """Every object record in a non-SQS payload; SQS batches go message by message."""
+    kind = classify(payload)
+    if kind is EventKind.S3_NOTIFICATION:
+        return notifications.from_s3_notification(payload)
+    if kind is EventKind.EVENTBRIDGE:
+        if payload.get("detail-type") != "Object Created":
+            # Deletions, restores and tagging come as other detail types: nothing to read.
+            return [_eventbridge_other(payload)]
+        return notifications.from_eventbridge(payload)
+    if kind is EventKind.DIRECT:
+        return notifications.from_direct(payload)
+    if kind is EventKind.S3_TEST_EVENT:
+        # S3 sends this once when a notification is configured; there is no object.
+        return []
+    if kind is EventKind.SNS:
+        return [record for message in _sns_messages(payload) for record in records_from_payload(message)]
+    raise UnrecognizedEventError("an SQS batch cannot be nested inside another event")
+
+
+def records_from_sqs_body(body: str) -> list[ObjectRecord]:
+    return records_from_payload(parse_json(body, what="SQS message body"))
+
+
+def parse_json(text: str, *, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as cause:
+        raise MalformedEventError(f"{what} is not JSON: {str(text)[:80]!r}") from cause
+
+
+def _sns_messages(payload: Mapping[str, Any]) -> list[Any]:
+    if "Records" in payload:
+        envelopes = [record.get("Sns", {}) for record in payload["Records"]]
+    else:
+        envelopes = [payload]
+    return [parse_json(envelope.get("Message"), what="SNS message") for envelope in envelopes]
+
+
+def _eventbridge_other(payload: Mapping[str, Any]) -> ObjectRecord:
+    detail = payload.get("detail") or {}
+    return ObjectRecord(
+        bucket=(detail.get("bucket") or {}).get("name", ""),
+        key=(detail.get("object") or {}).get("key", ""),
+        event_name=str(payload.get("detail-type")),
+        origin="eventbridge",
+        raw=dict(payload),
+    )

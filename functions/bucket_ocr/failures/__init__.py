@@ -1,0 +1,1 @@
+"""Where what cannot be processed goes, so that no input is ever lost."""

@@ -1,0 +1,195 @@
+"""One object record in, one result JSON (or a dead-letter message) out.
+
+Plain code: it takes a record, storage clients and an engine, and knows nothing of
+Lambda, so workers, the emulator and tests all run this very path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Protocol
+
+from bucket_ocr import storage
+from bucket_ocr.documents import ObjectRef, iter_pages
+from bucket_ocr.errors import OcrEngineFailedError, PermanentError
+from bucket_ocr.events.records import ObjectRecord
+from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
+from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics
+from bucket_ocr.results import document
+from bucket_ocr.results.keys import result_key_for
+from bucket_ocr.results.store import ResultStore
+from bucket_ocr.settings import Settings
+
+
+class Engine(Protocol):
+    def recognize(self, image: Any) -> list[Any]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "succeeded", "failed", "skipped"
+    bucket: str
+    key: str
+    result_key: str | None = None
+    reason: str | None = None
+    error_type: str | None = None
+    pages: int = 0
+    lines: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ObjectProcessor:
+    def __init__(self, settings: Settings, engine: Engine, s3: Any, dead_letters: DeadLetterQueue):
+        self._settings = settings
+        self._engine = engine
+        self._s3 = s3
+        self._results = ResultStore(s3, settings.results_bucket, text_sidecar=settings.text_sidecar)
+        self._dead_letters = dead_letters
+        self._engine_info = {**engine.describe(), "language": settings.language}
+
+    def process(self, record: ObjectRecord, *, attempt: int = 1, request_id: str | None = None) -> Outcome:
+        """Raises ``TransientError`` for what a retry may fix; everything else ends here."""
+        with logger.append_context_keys(bucket=record.bucket, key=record.key, origin=record.origin):
+            skipped = self._reason_to_skip(record)
+            if skipped:
+                logger.info("skipped", extra={"reason": skipped, "event_name": record.event_name})
+                return Outcome("skipped", record.bucket, record.key, reason=skipped)
+            result_key = result_key_for(self._settings.results_prefix, record.bucket, record.key)
+            started = time.perf_counter()
+            timings = document.Timings()
+            source = document.SourceInfo(
+                record.bucket, record.key, version_id=record.version_id, etag=record.etag, size=record.size
+            )
+            try:
+                source = self._identify(record, source)
+                existing = self._results.existing(result_key)
+                if existing and existing.covers(source.etag, source.version_id):
+                    logger.info("duplicate event: result exists for this object version", extra={"result_key": result_key})
+                    metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
+                    return Outcome("skipped", record.bucket, record.key, result_key=result_key, reason="duplicate")
+                return self._recognise(source, result_key, timings, started, request_id)
+            except PermanentError as error:
+                timings.total_seconds = time.perf_counter() - started
+                self._dead_letter(record, error, source, result_key, timings, attempt, request_id)
+                return Outcome(
+                    "failed",
+                    record.bucket,
+                    record.key,
+                    result_key=result_key,
+                    error_type=type(error).__name__,
+                    seconds=timings.total_seconds,
+                )
+
+    def _reason_to_skip(self, record: ObjectRecord) -> str | None:
+        if self._settings.is_own_output(record.bucket, record.key):
+            return "own-output"  # a result must never trigger OCR of itself
+        if not record.is_creation:
+            return "not-a-creation"
+        return None
+
+    def _identify(self, record: ObjectRecord, source: document.SourceInfo) -> document.SourceInfo:
+        """Etag and version for the duplicate check; direct invocations carry neither."""
+        if source.etag or source.version_id:
+            return source
+        head = storage.head(self._s3, ObjectRef(record.bucket, record.key), record.version_id)
+        return replace(source, etag=storage.clean_etag(head.get("ETag")), version_id=head.get("VersionId"))
+
+    def _recognise(
+        self,
+        source: document.SourceInfo,
+        result_key: str,
+        timings: document.Timings,
+        started: float,
+        request_id: str | None,
+    ) -> Outcome:
+        where = ObjectRef(source.bucket, source.key)
+        clock = time.perf_counter()
+        download = storage.download(
+            self._s3, where, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
+        )
+        timings.download_seconds = time.perf_counter() - clock
+        doc_type, pages = iter_pages(
+            download.data, where, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi
+        )
+        source = replace(
+            source,
+            etag=download.etag or source.etag,
+            version_id=download.version_id or source.version_id,
+            size=download.size,
+            content_type=doc_type.content_type,
+        )
+        page_results = []
+        while True:
+            clock = time.perf_counter()
+            image = next(pages, None)
+            timings.decode_seconds += time.perf_counter() - clock
+            if image is None:
+                break
+            clock = time.perf_counter()
+            lines = self._read(image, where)
+            timings.ocr_seconds += time.perf_counter() - clock
+            page_results.append(
+                document.PageResult(
+                    index=len(page_results),
+                    width=image.width,
+                    height=image.height,
+                    lines=[document.line_dict(line.text, line.confidence, line.polygon, line.bbox) for line in lines],
+                )
+            )
+            del image  # one decoded page alive at a time
+        timings.total_seconds = time.perf_counter() - started
+        result = document.succeeded(source, self._engine_info, timings, page_results, request_id)
+        self._results.put(result_key, result)
+        line_count = sum(len(page.lines) for page in page_results)
+        metrics.add_metric(name="DocumentsSucceeded", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="PagesProcessed", unit=MetricUnit.Count, value=len(page_results))
+        metrics.add_metric(name="OcrSeconds", unit=MetricUnit.Seconds, value=timings.ocr_seconds)
+        logger.info(
+            "recognised",
+            extra={"result_key": result_key, "pages": len(page_results), "lines": line_count, "timings": timings.as_dict()},
+        )
+        return Outcome(
+            "succeeded",
+            source.bucket,
+            source.key,
+            result_key=result_key,
+            pages=len(page_results),
+            lines=line_count,
+            seconds=timings.total_seconds,
+        )
+
+    def _read(self, image: Any, where: ObjectRef) -> list[Any]:
+        try:
+            return self._engine.recognize(image)
+        except Exception as cause:  # the engine is a black box: any crash in it may pass on a retry
+            raise OcrEngineFailedError(
+                f"OCR engine failed: {type(cause).__name__}: {cause}", bucket=where.bucket, key=where.key
+            ) from cause
+
+    def _dead_letter(
+        self,
+        record: ObjectRecord,
+        error: PermanentError,
+        source: document.SourceInfo,
+        result_key: str,
+        timings: document.Timings,
+        attempt: int,
+        request_id: str | None,
+    ) -> None:
+        logger.warning("permanent failure", extra={"error_type": type(error).__name__, "error": str(error)})
+        count_failure(type(error).__name__)
+        # The dead letter goes first: if the result write then fails, the retry finds no
+        # result and sends again (a duplicate letter), instead of finding a failed result,
+        # skipping, and leaving no letter at all.
+        self._dead_letters.send(
+            dead_letter_body(
+                record.raw, error, attempt=attempt, bucket=record.bucket, key=record.key, result_key=result_key
+            )
+        )
+        self._results.put(result_key, document.failed(source, self._engine_info, timings, error, request_id))

@@ -1,0 +1,1 @@
+"""The result documents: where they go, what they hold, and how they are stored."""
