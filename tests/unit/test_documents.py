@@ -1,0 +1,153 @@
+"""Type detection from bytes and page-by-page decoding, including bad input."""
+
+import io
+
+import pypdfium2
+import pytest
+from PIL import Image
+
+from bucket_ocr.documents import DocumentType, ObjectRef, detect_type, iter_pages
+from bucket_ocr.errors import (
+    CorruptDocumentError,
+    PageTooLargeError,
+    TooManyPagesError,
+    UnsupportedDocumentError,
+)
+from bucket_ocr.settings import Limits
+
+WHERE = ObjectRef("in", "docs/scan.bin")
+
+
+def encode(image, fmt, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def page(width=120, height=80, colour="white"):
+    return Image.new("RGB", (width, height), colour)
+
+
+def pdf_bytes(sizes):
+    pdf = pypdfium2.PdfDocument.new()
+    for width, height in sizes:
+        pdf.new_page(width, height)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def pages_of(data, limits=Limits(), dpi=150):
+    doc_type, pages = iter_pages(data, WHERE, limits=limits, pdf_dpi=dpi)
+    return doc_type, list(pages)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("PNG", DocumentType.PNG),
+        ("JPEG", DocumentType.JPEG),
+        ("TIFF", DocumentType.TIFF),
+        ("BMP", DocumentType.BMP),
+        ("WEBP", DocumentType.WEBP),
+        ("PDF", DocumentType.PDF),
+    ],
+)
+def test_type_comes_from_the_bytes(fmt, expected):
+    assert detect_type(encode(page(), fmt)) is expected
+
+
+def test_pdf_header_after_leading_junk_is_still_a_pdf():
+    assert detect_type(b"\r\n\x00junk" + pdf_bytes([(200, 100)])) is DocumentType.PDF
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP"])
+def test_single_image_decodes_to_one_rgb_page(fmt):
+    doc_type, pages = pages_of(encode(page(64, 32), fmt))
+    assert [p.size for p in pages] == [(64, 32)]
+    assert pages[0].mode == "RGB"
+
+
+def test_every_tiff_page_is_read():
+    frames = [page(50, 40, "white"), page(60, 30, "black"), page(70, 20, "red")]
+    data = encode(frames[0], "TIFF", save_all=True, append_images=frames[1:])
+    doc_type, pages = pages_of(data)
+    assert doc_type is DocumentType.TIFF
+    assert [p.size for p in pages] == [(50, 40), (60, 30), (70, 20)]
+
+
+def test_every_pdf_page_is_rendered_at_the_configured_dpi():
+    # A4 in points, twice; 144 DPI doubles the point size
+    data = pdf_bytes([(595, 842), (842, 595)])
+    doc_type, pages = pages_of(data, dpi=144)
+    assert doc_type is DocumentType.PDF
+    assert [p.size for p in pages] == [(1190, 1684), (1684, 1190)]
+
+
+def test_exif_orientation_is_honoured():
+    # Given a landscape JPEG tagged "rotate 90 CW to display" (orientation 6)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(page(200, 100), "JPEG", exif=exif.tobytes())
+    # Then the page comes out upright, i.e. portrait
+    _, pages = pages_of(data)
+    assert pages[0].size == (100, 200)
+
+
+def test_pages_are_decoded_lazily():
+    frames = [page(), page(), page()]
+    data = encode(frames[0], "TIFF", save_all=True, append_images=frames[1:])
+    _, pages = iter_pages(data, WHERE, limits=Limits(), pdf_dpi=150)
+    first = next(pages)
+    assert first.size == (120, 80)  # the rest are not decoded until asked for
+
+
+def test_unknown_bytes_are_unsupported_with_bucket_and_key():
+    with pytest.raises(UnsupportedDocumentError, match=r"s3://in/docs/scan.bin"):
+        pages_of(b"PK\x03\x04 this is a zip file")
+
+
+def test_empty_object_is_unsupported():
+    with pytest.raises(UnsupportedDocumentError):
+        pages_of(b"")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
+def test_truncated_image_is_corrupt(fmt):
+    data = encode(Image.effect_noise((300, 300), 60).convert("RGB"), fmt)
+    with pytest.raises(CorruptDocumentError) as raised:
+        pages_of(data[: len(data) // 2])
+    assert raised.value.__cause__ is not None
+
+
+def test_garbage_after_a_png_signature_is_corrupt():
+    with pytest.raises(CorruptDocumentError):
+        pages_of(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+
+
+def test_truncated_pdf_is_corrupt():
+    data = pdf_bytes([(200, 100)])
+    with pytest.raises(CorruptDocumentError):
+        pages_of(data[:40])
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding():
+    data = encode(page(400, 300), "PNG")
+    with pytest.raises(PageTooLargeError, match="OCR_MAX_PAGE_PIXELS"):
+        pages_of(data, limits=Limits(max_page_pixels=100_000))
+
+
+def test_pdf_page_over_the_pixel_limit_is_refused():
+    data = pdf_bytes([(595, 842)])
+    with pytest.raises(PageTooLargeError):
+        pages_of(data, limits=Limits(max_page_pixels=1_000_000), dpi=300)
+
+
+@pytest.mark.parametrize("kind", ["tiff", "pdf"])
+def test_too_many_pages_is_refused(kind):
+    if kind == "pdf":
+        data = pdf_bytes([(100, 100)] * 3)
+    else:
+        data = encode(page(), "TIFF", save_all=True, append_images=[page(), page()])
+    with pytest.raises(TooManyPagesError, match="OCR_MAX_PAGES"):
+        pages_of(data, limits=Limits(max_pages=2))

@@ -1,0 +1,122 @@
+"""Every event shape users wire to the function, from fixtures of the real shapes."""
+
+import pytest
+
+from bucket_ocr.errors import MalformedEventError, UnrecognizedEventError
+from bucket_ocr.events import EventKind, classify, records_from_payload
+from bucket_ocr.events.routing import records_from_sqs_body
+from tests.support.events import load_event
+
+
+def keys(event):
+    return [(r.bucket, r.key) for r in records_from_payload(event)]
+
+
+def test_s3_put_key_is_form_decoded():
+    # Given an S3 notification whose key has "+" for spaces and %-escapes
+    event = load_event("s3-put.json")
+    # When it is parsed
+    (record,) = records_from_payload(event)
+    # Then the key is the object's real name, and identity fields come along
+    assert record.key == "incoming/invoice 2026 (copy).png"
+    assert record.bucket == "ocr-input"
+    assert record.version_id == "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+    assert record.etag == "0123456789abcdef0123456789abcdef"
+    assert record.size == 1024
+    assert record.is_creation
+
+
+def test_every_record_of_a_multi_record_event_is_returned():
+    assert keys(load_event("s3-put-multi.json")) == [
+        ("ocr-input", "scans/page one.png"),
+        ("ocr-input", "scans/Señor Núñez.pdf"),
+        ("ocr-input", "scans/a+b.tiff"),
+    ]
+
+
+def test_delete_is_parsed_but_is_not_a_creation():
+    (record,) = records_from_payload(load_event("s3-delete.json"))
+    assert not record.is_creation
+
+
+def test_sqs_batch_is_recognised_and_its_body_holds_the_s3_records():
+    event = load_event("sqs-s3.json")
+    assert classify(event) is EventKind.SQS_BATCH
+    (record,) = records_from_sqs_body(event["Records"][0]["body"])
+    assert record.key == "queued/report final.png"
+
+
+def test_s3_test_event_in_sqs_yields_no_records():
+    event = load_event("sqs-s3-test-event.json")
+    assert records_from_sqs_body(event["Records"][0]["body"]) == []
+
+
+def test_a_non_json_sqs_body_is_a_named_error():
+    event = load_event("sqs-s3-batch-one-bad.json")
+    with pytest.raises(MalformedEventError, match="not JSON"):
+        records_from_sqs_body(event["Records"][1]["body"])
+
+
+def test_sns_wrapped_notification_is_unwrapped():
+    event = load_event("sns-s3.json")
+    assert classify(event) is EventKind.SNS
+    assert keys(event) == [("ocr-input", "fanout/contract v2.pdf")]
+
+
+def test_eventbridge_key_is_taken_literally():
+    # EventBridge does not form-encode keys: a "+" in the key is a real "+"
+    (record,) = records_from_payload(load_event("eventbridge-object-created.json"))
+    assert record.key == "eventbridge/Señor Núñez+recibo.png"
+    assert record.version_id == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+    assert record.etag == "b1946ac92492d2347c6235b4d2611184"
+    assert record.is_creation and record.origin == "eventbridge"
+
+
+def test_eventbridge_deletion_is_not_a_creation():
+    event = load_event("eventbridge-object-created.json")
+    event["detail-type"] = "Object Deleted"
+    (record,) = records_from_payload(event)
+    assert not record.is_creation
+
+
+@pytest.mark.parametrize("name", ["minio-record.json", "minio-webhook.json"])
+def test_minio_keys_with_escaped_slashes_are_decoded(name):
+    (record,) = records_from_payload(load_event(name))
+    assert record.key == "minio/scans/Señor Núñez a+b.png"
+    assert record.origin == "minio"
+    assert record.event_name == "s3:ObjectCreated:Put" and record.is_creation
+
+
+def test_minio_delete_event_name_is_not_a_creation():
+    event = load_event("minio-record.json")
+    event["Records"][0]["eventName"] = "s3:ObjectRemoved:Delete"
+    (record,) = records_from_payload(event)
+    assert not record.is_creation
+
+
+def test_direct_invocation():
+    (record,) = records_from_payload(load_event("direct.json"))
+    assert (record.bucket, record.key, record.origin) == ("ocr-input", "manual/reprocess me.png", "direct")
+    assert record.is_creation
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [[], "text", {"hello": "world"}, {"Records": [{"eventSource": "aws:dynamodb"}]}],
+)
+def test_unrecognised_events_are_named(payload):
+    with pytest.raises(UnrecognizedEventError):
+        records_from_payload(payload)
+
+
+@pytest.mark.parametrize("payload", [{"bucket": "", "key": "k"}, {"bucket": "b", "key": 3}])
+def test_direct_invocation_needs_string_bucket_and_key(payload):
+    with pytest.raises(MalformedEventError):
+        records_from_payload(payload)
+
+
+def test_s3_record_missing_its_object_is_malformed():
+    event = load_event("s3-put.json")
+    del event["Records"][0]["s3"]["object"]
+    with pytest.raises(MalformedEventError):
+        records_from_payload(event)
