@@ -57,7 +57,7 @@ class OcrApp:
         if classify(event) is EventKind.SQS_BATCH:
             return process_partial_response(
                 event=event,
-                record_handler=lambda message: self._handle_message(message, request_id),
+                record_handler=lambda record: self._handle_message(record, request_id),
                 processor=self._batch,
                 context=context,
             )

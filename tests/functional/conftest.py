@@ -1,0 +1,120 @@
+"""Functional tier: moto in memory for S3 and SQS, the real engine and real models.
+
+The engine is the expensive part, so one is loaded per session and shared; every test
+gets its own moto world, buckets with unique names, and an app built around that engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bucket_ocr.app import OcrApp
+from bucket_ocr.clients import make_clients
+from bucket_ocr.engine import EngineConfig, OcrEngine
+from bucket_ocr.results.keys import result_key_for
+from bucket_ocr.settings import Settings
+from tests.support.models_fixture import built_models_dir  # noqa: F401  (session fixture)
+
+
+class CountingEngine:
+    """The real engine, with a count of pages it was asked to read."""
+
+    def __init__(self, engine: OcrEngine):
+        self._engine = engine
+        self.pages_read = 0
+
+    def recognize(self, image):
+        self.pages_read += 1
+        return self._engine.recognize(image)
+
+    def describe(self):
+        return self._engine.describe()
+
+
+@pytest.fixture(scope="session")
+def real_engine(built_models_dir, tmp_path_factory):  # noqa: F811
+    return OcrEngine(EngineConfig(models_dir=built_models_dir, cache_dir=tmp_path_factory.mktemp("engine-cache")))
+
+
+@pytest.fixture
+def engine(real_engine):
+    return CountingEngine(real_engine)
+
+
+_unique = itertools.count()
+
+
+@dataclass
+class MotoStack:
+    app: OcrApp
+    s3: Any
+    sqs: Any
+    input_bucket: str
+    results_bucket: str
+    dlq_url: str
+    settings: Settings
+
+    def upload(self, key: str, data: bytes) -> str:
+        response = self.s3.put_object(Bucket=self.input_bucket, Key=key, Body=data)
+        return response["ETag"].strip('"')
+
+    def result(self, key: str) -> dict[str, Any]:
+        result_key = result_key_for(self.settings.results_prefix, self.input_bucket, key)
+        body = self.s3.get_object(Bucket=self.results_bucket, Key=result_key)["Body"].read()
+        return json.loads(body)
+
+    def result_keys(self) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=self.results_bucket)
+        return [item["Key"] for item in listing.get("Contents", [])]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        messages = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+            if not batch.get("Messages"):
+                return messages
+            for message in batch["Messages"]:
+                messages.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def moto_stack(engine, built_models_dir):  # noqa: F811
+    with mock_aws():
+        suffix = f"{next(_unique)}-{uuid.uuid4().hex[:8]}"
+        input_bucket, results_bucket = f"ocr-in-{suffix}", f"ocr-out-{suffix}"
+        s3 = boto3.client("s3", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        s3.create_bucket(Bucket=input_bucket)
+        s3.create_bucket(Bucket=results_bucket)
+        dlq_url = sqs.create_queue(QueueName=f"ocr-dlq-{suffix}")["QueueUrl"]
+        settings = Settings.from_env(
+            {
+                "OCR_RESULTS_BUCKET": results_bucket,
+                "OCR_DEAD_LETTER_QUEUE_URL": dlq_url,
+                "OCR_MODELS_DIR": str(built_models_dir),
+                "OCR_SOURCE_BUCKETS": input_bucket,
+            }
+        )
+        # Clients come after moto starts, as the handler makes them after settings.
+        app_s3, app_sqs = make_clients(settings)
+        yield MotoStack(OcrApp(settings, engine, app_s3, app_sqs), s3, sqs, input_bucket, results_bucket, dlq_url, settings)
+
+
+@pytest.fixture(autouse=True)
+def fresh_metrics():
+    """Powertools keeps one metric set per process; tests that call the app without the
+    handler's flush would otherwise leak their metrics into the next test's blob."""
+    from bucket_ocr.observability import metrics
+
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
