@@ -1,0 +1,158 @@
+"""PaddleOCR 3.x behind a small, thread-safe interface that knows nothing of Lambda.
+
+One OcrEngine loads the det/rec models of a bundle built by `bucket-ocr-models` once and
+then serves many `recognize` calls. Paddle predictors are not thread-safe, so calls are
+serialised with a lock; run several engines (processes) for parallelism.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..models.errors import BundleVerificationError
+from ..models.manifest import Manifest, check_files, read_manifest
+from .config import EngineConfig
+from .errors import EngineError, EngineLoadError
+from .reading_order import reading_order
+from .runtime_env import prepare_runtime_env
+from .text_line import TextLine
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+_RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "paddle": "paddlepaddle"}
+
+
+class OcrEngine:
+    def __init__(self, config: EngineConfig):
+        self._config = config
+        self._lock = threading.Lock()
+        self._bundle_dir = Path(config.models_dir) / config.bundle
+        self._manifest = _load_manifest(self._bundle_dir, config.bundle)
+        prepare_runtime_env(config.cache_dir)
+        self._ocr = _create_paddleocr(self._bundle_dir, self._manifest, config)
+
+    def recognize(self, image: "Image.Image") -> list[TextLine]:
+        """OCR one page image; lines come back in reading order."""
+        pixels = _to_bgr_array(image)
+        height, width = pixels.shape[:2]
+        with self._lock:
+            try:
+                results = self._ocr.predict(pixels)
+            except Exception as exc:  # Paddle raises bare RuntimeError/SystemError etc.
+                raise EngineError(f"OCR inference failed on a {width}x{height} image: {exc}") from exc
+        lines: list[TextLine] = []
+        for result in results:
+            lines.extend(_text_lines(result, width, height))
+        return reading_order(lines)
+
+    def describe(self) -> dict[str, Any]:
+        runtime = _RUNTIME_PACKAGES[self._manifest.engine]
+        return {
+            "name": "paddleocr",
+            "packages": {
+                "paddleocr": _version("paddleocr"),
+                "paddlex": _version("paddlex"),
+                runtime: _version(runtime),
+            },
+            "bundle": self._manifest.bundle,
+            "models": {"det": self._manifest.det.name, "rec": self._manifest.rec.name},
+            "language": self._config.language,
+            "settings": {
+                "det_limit_side_len": self._config.det_limit_side_len,
+                "det_limit_type": "max",
+                "cpu_threads": _cpu_threads(self._config),
+                "engine": self._manifest.engine,
+            },
+        }
+
+
+def _load_manifest(bundle_dir: Path, bundle: str) -> Manifest:
+    try:
+        manifest = read_manifest(bundle_dir)
+        # Existence only: hashing ~30 MB on every cold start buys little; `verify` does it.
+        check_files(bundle_dir, manifest, hashes=False)
+    except BundleVerificationError as exc:
+        raise EngineLoadError(f"model bundle {bundle!r} in {bundle_dir.parent} is not usable: {exc}") from exc
+    if manifest.bundle != bundle:
+        raise EngineLoadError(f"{bundle_dir} holds bundle {manifest.bundle!r}, not {bundle!r}")
+    if manifest.engine not in _RUNTIME_PACKAGES:
+        raise EngineLoadError(f"bundle {bundle!r} needs unsupported engine {manifest.engine!r}")
+    return manifest
+
+
+def _cpu_threads(config: EngineConfig) -> int:
+    if config.cpu_threads:
+        return config.cpu_threads
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig) -> Any:
+    threads = _cpu_threads(config)
+    options: dict[str, Any] = {
+        "text_detection_model_name": manifest.det.name,
+        "text_detection_model_dir": str(bundle_dir / manifest.det.dir),
+        "text_recognition_model_name": manifest.rec.name,
+        "text_recognition_model_dir": str(bundle_dir / manifest.rec.dir),
+        # No models for these are baked, and each costs time per page.
+        "use_doc_orientation_classify": False,
+        "use_doc_unwarping": False,
+        "use_textline_orientation": False,
+        # "max" caps the long side; PaddleOCR's default ("min") upsizes, never downsizes.
+        "text_det_limit_type": "max",
+        "text_det_limit_side_len": config.det_limit_side_len,
+        "device": "cpu",
+    }
+    if manifest.engine == "onnxruntime":
+        options["engine"] = "onnxruntime"
+        # PaddleOCR's cpu_threads only reaches the Paddle engine; ORT takes its own config.
+        options["engine_config"] = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
+    else:
+        options["engine"] = "paddle_static"
+        options["enable_mkldnn"] = True  # fast on paddlepaddle 3.2.2 (3.3.x crashes with it)
+        options["cpu_threads"] = threads  # PaddleOCR's default of 10 oversubscribes small CPUs
+    try:
+        from paddleocr import PaddleOCR
+
+        return PaddleOCR(**options)
+    except Exception as exc:  # import errors, bad model files, Paddle runtime errors
+        raise EngineLoadError(
+            f"PaddleOCR could not load bundle {manifest.bundle!r} from {bundle_dir}: {exc}"
+        ) from exc
+
+
+def _to_bgr_array(image: "Image.Image") -> np.ndarray:
+    # PaddleX treats ndarray input as OpenCV-style BGR.
+    rgb = np.asarray(image.convert("RGB"))
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _text_lines(result: Any, width: int, height: int) -> list[TextLine]:
+    lines = []
+    for text, score, polygon in zip(result["rec_texts"], result["rec_scores"], result["rec_polys"]):
+        text = str(text).strip()
+        confidence = min(float(score), 1.0)
+        if not text or confidence <= 0.0:
+            continue  # a box detection found but recognition could not read
+        points = [
+            (min(max(float(x), 0.0), float(width)), min(max(float(y), 0.0), float(height)))
+            for x, y in np.asarray(polygon).reshape(-1, 2)
+        ]
+        lines.append(TextLine(text=text, confidence=confidence, polygon=points))
+    return lines
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,167 @@
+"""Build bundle directories from installed wheels: offline, idempotent and atomic.
+
+Layout written under DEST:
+    DEST/<bundle>/bundle.json
+    DEST/<bundle>/det/{inference.onnx | inference.pdmodel + inference.pdiparams, inference.yml}
+    DEST/<bundle>/rec/{... same ..., inference.yml}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .bundles import BundleSpec, get_bundle_spec
+from .errors import BundleBuildError, BundleVerificationError
+from .inference_config import detection_config, recognition_config, render_yaml
+from .manifest import MANIFEST_NAME, Manifest, ModelEntry, check_files, read_manifest, sha256_file
+from .sources import locate_source, read_charset
+
+# The container bakes bundles at build time and runs as another user: everything we
+# write must stay world-readable even though mkdtemp creates private directories.
+_DIR_MODE = 0o755
+_FILE_MODE = 0o644
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    bundle: str
+    path: Path
+    status: Literal["built", "unchanged"]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything a bundle will contain, computed before touching the destination."""
+
+    copies: dict[str, Path]  # relative path in bundle -> source file
+    generated: dict[str, bytes]  # relative path in bundle -> content
+    manifest: Manifest
+
+
+def _plan(spec: BundleSpec, source_root: Path | None) -> _Plan:
+    source = locate_source(spec, source_root)
+    characters = read_charset(source, spec.charset)
+    copies: dict[str, Path] = {}
+    generated: dict[str, bytes] = {}
+    for part in spec.parts:
+        for bundle_name, package_relative in part.files.items():
+            copies[f"{part.role}/{bundle_name}"] = source.file(package_relative)
+    try:
+        generated["det/inference.yml"] = render_yaml(detection_config(spec.det.model_name))
+        generated["rec/inference.yml"] = render_yaml(recognition_config(spec.rec.model_name, characters))
+    except ValueError as exc:
+        raise BundleBuildError(f"cannot write inference.yml for {spec.name!r}: {exc}") from exc
+
+    files = {rel: sha256_file(path) for rel, path in copies.items()}
+    files.update({rel: hashlib.sha256(data).hexdigest() for rel, data in generated.items()})
+    manifest = Manifest(
+        bundle=spec.name,
+        engine=spec.engine,
+        det=ModelEntry(name=spec.det.model_name, dir="det"),
+        rec=ModelEntry(name=spec.rec.model_name, dir="rec"),
+        source_distribution=source.distribution,
+        source_version=source.version,
+        character_count=len(characters),
+        files=dict(sorted(files.items())),
+    )
+    return _Plan(copies=copies, generated=generated, manifest=manifest)
+
+
+def _is_current(target: Path, manifest: Manifest) -> bool:
+    try:
+        existing = read_manifest(target)
+        if existing != manifest:
+            return False
+        check_files(target, existing)
+    except BundleVerificationError:
+        return False
+    return True
+
+
+def build_bundle(
+    name: str,
+    dest: Path,
+    *,
+    source_root: Path | None = None,
+    force: bool = False,
+) -> BuildResult:
+    spec = get_bundle_spec(name)
+    plan = _plan(spec, source_root)
+    dest = Path(dest)
+    target = dest / spec.name
+    if not force and _is_current(target, plan.manifest):
+        return BuildResult(bundle=spec.name, path=target, status="unchanged")
+
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.building-", dir=dest))
+    except OSError as exc:
+        raise BundleBuildError(f"cannot create a staging directory in {dest}: {exc}") from exc
+    try:
+        _write(staging, plan)
+        _swap_into_place(staging, target)
+    except OSError as exc:
+        raise BundleBuildError(f"building {spec.name!r} into {target} failed: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already after a successful swap
+    return BuildResult(bundle=spec.name, path=target, status="built")
+
+
+def _write(staging: Path, plan: _Plan) -> None:
+    os.chmod(staging, _DIR_MODE)
+    for relative, source in plan.copies.items():
+        path = _prepare(staging, relative)
+        shutil.copyfile(source, path)
+        os.chmod(path, _FILE_MODE)
+    for relative, data in plan.generated.items():
+        path = _prepare(staging, relative)
+        path.write_bytes(data)
+        os.chmod(path, _FILE_MODE)
+    # The manifest goes last: a staging dir without one is never mistaken for a bundle.
+    manifest_path = staging / MANIFEST_NAME
+    manifest_path.write_bytes(plan.manifest.to_json())
+    os.chmod(manifest_path, _FILE_MODE)
+    check_files(staging, plan.manifest)
+
+
+def _prepare(root: Path, relative: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(path.parent, _DIR_MODE)
+    return path
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    # rename() cannot replace a non-empty directory, so move the old bundle aside first;
+    # the window without a bundle is two renames long, and readers see either version.
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.retired-", dir=target.parent))
+    os.rename(target, retired / target.name)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(retired / target.name, target)
+        retired.rmdir()
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def verify_bundle(name: str, dest: Path) -> Manifest:
+    """Check a built bundle against its manifest; raises BundleVerificationError."""
+    spec = get_bundle_spec(name)
+    target = Path(dest) / spec.name
+    manifest = read_manifest(target)
+    if manifest.bundle != spec.name:
+        raise BundleVerificationError(
+            f"{target / MANIFEST_NAME} describes bundle {manifest.bundle!r}, expected {spec.name!r}"
+        )
+    check_files(target, manifest)
+    return manifest

