@@ -1,0 +1,198 @@
+"""A worker: one process, one function instance, one event at a time.
+
+Scale comes from more workers (`--workers N`), as from more Lambda instances, never from
+threads inside one. SIGTERM or SIGINT lets the event in hand finish, then the worker stops;
+a worker killed outright leaves its event to come back (SQS visibility timeout, dispatcher
+lease), so nothing is lost either way.
+
+Run by the stack as `python -m bucket_ocr_local.worker --work-dir DIR --name NAME`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bucket_ocr_local import journal
+from bucket_ocr_local.errors import FunctionInvocationError
+from bucket_ocr_local.processes import ManagedProcess, wait_for
+from bucket_ocr_local.python_path import child_environment
+from bucket_ocr_local.runtimes import HANDLER, Runtime, start_runtime
+from bucket_ocr_local.sources import Delivery, Source
+from bucket_ocr_local.spec import StackSpec
+
+POLL_SECONDS = 1.0
+
+
+def make_source(spec: StackSpec, name: str) -> Source:
+    if spec.store == "minio":
+        from bucket_ocr_local.sources.dispatch_source import DispatchSource
+
+        return DispatchSource(spec, worker_name=name)
+    from bucket_ocr_local.sources.sqs_source import SqsSource
+
+    return SqsSource(spec)
+
+
+class Worker:
+    def __init__(self, spec: StackSpec, runtime: Runtime, source: Source, *, name: str):
+        self.spec = spec
+        self.runtime = runtime
+        self.source = source
+        self.name = name
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            delivery = self.source.next(POLL_SECONDS)
+            if delivery is not None:
+                self.handle(delivery)
+
+    def handle(self, delivery: Delivery) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+        started = time.time()
+        entry: dict[str, Any] = {
+            "worker": self.name,
+            "pid": os.getpid(),
+            "request_id": request_id,
+            "delivery": delivery.label,
+            "objects": journal.objects_in(delivery.event),
+            "started_at": started,
+        }
+        with _KeepAlive(delivery, self.source.lease_seconds / 3):
+            try:
+                response = self.runtime.invoke(delivery.event, request_id=request_id)
+            except FunctionInvocationError as error:
+                entry.update(outcome="error", error_type=error.error_type, error_message=error.error_message)
+                delivery.failed(error)
+            else:
+                entry.update(outcome="ok", response=response)
+                delivery.succeeded(response)
+        entry["seconds"] = round(time.time() - started, 3)
+        journal.append(self.spec.work_dir, entry)
+        return entry
+
+
+class _KeepAlive:
+    """Extends the lease in the background while the function runs."""
+
+    def __init__(self, delivery: Delivery, interval: float):
+        self._delivery = delivery
+        self._interval = interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="keep-alive", daemon=True)
+
+    def __enter__(self) -> _KeepAlive:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                self._delivery.keep_alive()
+            except Exception:  # a missed extension only risks a redelivery, which is safe
+                traceback.print_exc()
+
+
+def ready_marker(work_dir: Path | str, name: str) -> Path:
+    return Path(work_dir) / "workers" / f"{name}.ready"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bucket_ocr_local.worker")
+    parser.add_argument("--work-dir", type=Path, required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--runtime", choices=("in-process", "rie"), default="in-process")
+    parser.add_argument("--handler", default=HANDLER)
+    args = parser.parse_args(argv)
+
+    spec = StackSpec.load(args.work_dir)
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        print(f"{args.name}: {signal.Signals(signum).name}, finishing the current event", flush=True)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runtime = start_runtime(args.runtime, spec.function_environment(), work_dir=args.work_dir, name=args.name, handler=args.handler)
+    try:
+        worker = Worker(spec, runtime, make_source(spec, args.name), name=args.name)
+        worker.stopping = stopping
+        marker = ready_marker(args.work_dir, args.name)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(os.getpid()))
+        print(f"{args.name}: ready ({args.runtime})", flush=True)
+        worker.run()
+    finally:
+        runtime.close()
+    print(f"{args.name}: stopped", flush=True)
+    return 0
+
+
+class WorkerPool:
+    """N worker processes for one stack."""
+
+    def __init__(self, work_dir: Path, *, count: int, runtime: str = "in-process", handler: str = HANDLER):
+        self.work_dir = Path(work_dir)
+        self.runtime = runtime
+        self.handler = handler
+        self.workers: list[ManagedProcess] = []
+        self._next = 0
+        self._count = count
+
+    def start(self) -> WorkerPool:
+        for _ in range(self._count):
+            self.add()
+        return self
+
+    def add(self) -> ManagedProcess:
+        name = f"worker-{self._next}"
+        self._next += 1
+        ready_marker(self.work_dir, name).unlink(missing_ok=True)
+        process = ManagedProcess(
+            name,
+            [sys.executable, "-m", "bucket_ocr_local.worker", "--work-dir", str(self.work_dir), "--name", name,
+             "--runtime", self.runtime, "--handler", self.handler],
+            log_path=self.work_dir / "logs" / f"{name}.log",
+            env=child_environment(),
+        )
+        self.workers.append(process.start())
+        return process
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        """Until every live worker has finished its cold start (engine loaded)."""
+
+        def all_ready() -> bool:
+            return all(ready_marker(self.work_dir, w.name).exists() for w in self.workers if w.running())
+
+        def any_dead() -> str | None:
+            return next((w.exit_reason() for w in self.workers if w.exit_reason()), None)
+
+        wait_for(all_ready, timeout=timeout, what="workers to load the function", abort=any_dead, interval=0.5)
+
+    def stop(self, grace: float = 120) -> None:
+        # Ask all first, then wait: they finish their current events in parallel.
+        for worker in self.workers:
+            worker.signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for worker in self.workers:
+            worker.wait(max(0.1, deadline - time.monotonic()))
+            worker.stop(grace=1, leader_only=True)
+        self.workers.clear()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
