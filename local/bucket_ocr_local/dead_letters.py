@@ -59,7 +59,7 @@ def dead_letter_async_event(spec: StackSpec, leased, error: FunctionInvocationEr
     return record
 
 
-def peek(spec: StackSpec, *, limit: int = 1000) -> list[DeadLetter]:
+def peek(spec: StackSpec, *, limit: int = 1000, visibility_seconds: int = PEEK_VISIBILITY_SECONDS) -> list[DeadLetter]:
     """Every message in the dead-letter queue, each hidden for a while so none repeats.
 
     SQS has no browse: reading is receiving. Received messages come back into view after
@@ -71,7 +71,7 @@ def peek(spec: StackSpec, *, limit: int = 1000) -> list[DeadLetter]:
         batch = sqs.receive_message(
             QueueUrl=spec.dead_letter_queue_url,
             MaxNumberOfMessages=10,
-            VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
+            VisibilityTimeout=visibility_seconds,
             AttributeNames=["All"],
         ).get("Messages", [])
         fresh = [m for m in batch if m["MessageId"] not in letters]
