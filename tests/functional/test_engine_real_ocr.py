@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageOps
 
 from bucket_ocr.engine import EngineConfig, EngineError, EngineLoadError, OcrEngine, TextLine
 from tests.support.pages import render_text_page
@@ -99,6 +100,16 @@ def test_one_engine_serves_several_pages(engine: OcrEngine) -> None:
     # then each result holds that page's text only
     assert first == [_folded(line) for line in OTHER_LINES]
     assert second == [_folded(INVOICE_LINES[0])]
+
+
+def test_transparent_background_is_read_as_white_paper(engine: OcrEngine) -> None:
+    # given black text on a fully transparent *black* background, as screenshots often are
+    page = _page(OTHER_LINES[:1]).convert("L")
+    transparent = Image.new("RGBA", page.size, (0, 0, 0, 0))
+    transparent.putalpha(ImageOps.invert(page))  # ink opaque, paper transparent
+    # when recognised, then the text is found (dropping alpha would give a black page)
+    texts = [_folded(line.text) for line in engine.recognize(transparent)]
+    assert texts == [_folded(OTHER_LINES[0])]
 
 
 def test_blank_page_gives_no_lines(engine: OcrEngine) -> None:

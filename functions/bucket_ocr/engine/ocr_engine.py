@@ -11,9 +11,10 @@ import importlib.metadata
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..models.errors import BundleVerificationError
 from ..models.manifest import Manifest, check_files, read_manifest
@@ -22,9 +23,6 @@ from .errors import EngineError, EngineLoadError
 from .reading_order import reading_order
 from .runtime_env import prepare_runtime_env
 from .text_line import TextLine
-
-if TYPE_CHECKING:
-    from PIL import Image
 
 _RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "paddle": "paddlepaddle"}
 
@@ -131,6 +129,11 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
 
 
 def _to_bgr_array(image: "Image.Image") -> np.ndarray:
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        # Dropping alpha would turn a transparent background into whatever colour its
+        # pixels hold (often black, hiding black text); flatten onto white paper instead.
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     # PaddleX treats ndarray input as OpenCV-style BGR.
     rgb = np.asarray(image.convert("RGB"))
     return np.ascontiguousarray(rgb[:, :, ::-1])
