@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalStackError as error:
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head` closed our stdout: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 def _options(args: argparse.Namespace, work_dir: Path, **overrides) -> StackOptions:

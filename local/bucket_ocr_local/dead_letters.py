@@ -19,7 +19,9 @@ from typing import Any
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.spec import StackSpec
 
-PEEK_VISIBILITY_SECONDS = 30
+# Long enough to finish one listing without seeing a message twice, short enough that
+# the next `dlq` (or a redrive) sees everything again.
+PEEK_VISIBILITY_SECONDS = 5
 
 
 @dataclass

@@ -68,16 +68,21 @@ class Worker:
             "started_at": started,
         }
         with _KeepAlive(delivery, self.source.lease_seconds / 3):
+            error: FunctionInvocationError | None = None
             try:
                 response = self.runtime.invoke(delivery.event, request_id=request_id)
-            except FunctionInvocationError as error:
+            except FunctionInvocationError as failed:
+                error, response = failed, None
                 entry.update(outcome="error", error_type=error.error_type, error_message=error.error_message)
-                delivery.failed(error)
             else:
                 entry.update(outcome="ok", response=response)
+            entry["seconds"] = round(time.time() - started, 3)
+            # Journal first, settle second: whatever the queue shows as settled is in the journal.
+            journal.append(self.spec.work_dir, entry)
+            if error is None:
                 delivery.succeeded(response)
-        entry["seconds"] = round(time.time() - started, 3)
-        journal.append(self.spec.work_dir, entry)
+            else:
+                delivery.failed(error)
         return entry
 
 
