@@ -31,13 +31,17 @@ class MalformedEventError(EventError):
     pass
 
 
-class PermanentError(OcrFunctionError):
-    """Retrying cannot help: the object itself is the problem."""
+class ObjectError(OcrFunctionError):
+    """A failure about one object; its bucket and key are in the message."""
 
     def __init__(self, message: str, *, bucket: str, key: str):
         super().__init__(f"{message} (s3://{bucket}/{key})")
         self.bucket = bucket
         self.key = key
+
+
+class PermanentError(ObjectError):
+    """Retrying cannot help: the object itself is the problem."""
 
 
 class UnsupportedDocumentError(PermanentError):
@@ -64,13 +68,8 @@ class ObjectNotFoundError(PermanentError):
     pass
 
 
-class TransientError(OcrFunctionError):
+class TransientError(ObjectError):
     """Worth retrying: storage throttling, 5xx, timeouts, an engine crash."""
-
-    def __init__(self, message: str, *, bucket: str, key: str):
-        super().__init__(f"{message} (s3://{bucket}/{key})")
-        self.bucket = bucket
-        self.key = key
 
 
 class StorageUnavailableError(TransientError):

@@ -25,14 +25,3 @@ class ObjectRecord:
         # "Object Created"; a direct invocation asks for processing by definition.
         name = self.event_name.removeprefix("s3:")
         return self.origin == "direct" or name.startswith("ObjectCreated") or name == "Object Created"
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "bucket": self.bucket,
-            "key": self.key,
-            "version_id": self.version_id,
-            "etag": self.etag,
-            "size": self.size,
-            "event_name": self.event_name,
-            "origin": self.origin,
-        }
