@@ -212,7 +212,7 @@ def cmd_dlq(args: argparse.Namespace, base: Path) -> int:
     from bucket_ocr_local.report import table
 
     spec = running_spec(base)
-    letters = dead_letters.peek(spec)
+    letters = dead_letters.peek(spec, hold=args.redrive)
     if args.json:
         print(json.dumps([letter.body for letter in letters], indent=1, ensure_ascii=False))
     else:
@@ -231,17 +231,24 @@ def cmd_invoke(args: argparse.Namespace, base: Path) -> int:
         event = json.loads(args.event.read_text())
     except (OSError, ValueError) as error:
         raise LocalStackError(f"cannot read the event file {args.event}: {error}") from error
+    response_out = sys.stdout
     with some_stack(args, base, workers=0) as spec:
-        runtime = start_runtime(args.runtime, spec.function_environment(), work_dir=Path(spec.work_dir), name="invoke")
+        # As `sam local invoke`: the response alone on stdout, the function's logs on
+        # stderr. Powertools binds its handler to sys.stdout when the handler module is
+        # imported, so stdout is swapped before that, not just around the call.
+        sys.stdout = sys.stderr
         try:
-            response = runtime.invoke(event)
-        except FunctionInvocationError as error:
-            print(json.dumps(error.payload, indent=1, ensure_ascii=False))
-            return 1
+            runtime = start_runtime(args.runtime, spec.function_environment(), work_dir=Path(spec.work_dir), name="invoke")
+            try:
+                response, failed = runtime.invoke(event), False
+            except FunctionInvocationError as error:
+                response, failed = error.payload, True
+            finally:
+                runtime.close()
         finally:
-            runtime.close()
+            sys.stdout = response_out
     print(json.dumps(response, indent=1, ensure_ascii=False))
-    return 0
+    return 1 if failed else 0
 
 
 COMMANDS = {

@@ -19,9 +19,8 @@ from typing import Any
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.spec import StackSpec
 
-# Long enough to finish one listing without seeing a message twice, short enough that
-# the next `dlq` (or a redrive) sees everything again.
-PEEK_VISIBILITY_SECONDS = 5
+# Long enough to page through the whole queue without meeting a message twice.
+PEEK_VISIBILITY_SECONDS = 30
 
 
 @dataclass
@@ -61,11 +60,12 @@ def dead_letter_async_event(spec: StackSpec, leased, error: FunctionInvocationEr
     return record
 
 
-def peek(spec: StackSpec, *, limit: int = 1000, visibility_seconds: int = PEEK_VISIBILITY_SECONDS) -> list[DeadLetter]:
-    """Every message in the dead-letter queue, each hidden for a while so none repeats.
+def peek(spec: StackSpec, *, limit: int = 1000, hold: bool = False) -> list[DeadLetter]:
+    """Every message in the dead-letter queue.
 
-    SQS has no browse: reading is receiving. Received messages come back into view after
-    the visibility timeout unless `redrive` deletes them.
+    SQS has no browse: reading is receiving, which hides a message for its visibility
+    timeout. Each one stays hidden while we page through (so none is counted twice), then
+    is put back into view at once, unless ``hold`` keeps it hidden for a redrive to delete.
     """
     sqs = spec.client("sqs")
     letters: dict[str, DeadLetter] = {}
@@ -73,7 +73,7 @@ def peek(spec: StackSpec, *, limit: int = 1000, visibility_seconds: int = PEEK_V
         batch = sqs.receive_message(
             QueueUrl=spec.dead_letter_queue_url,
             MaxNumberOfMessages=10,
-            VisibilityTimeout=visibility_seconds,
+            VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
             AttributeNames=["All"],
         ).get("Messages", [])
         fresh = [m for m in batch if m["MessageId"] not in letters]
@@ -81,7 +81,20 @@ def peek(spec: StackSpec, *, limit: int = 1000, visibility_seconds: int = PEEK_V
             break
         for message in fresh:
             letters[message["MessageId"]] = describe(message)
+    if not hold:
+        release(spec, list(letters.values()))
     return list(letters.values())
+
+
+def release(spec: StackSpec, letters: list[DeadLetter]) -> None:
+    sqs = spec.client("sqs")
+    for letter in letters:
+        try:
+            sqs.change_message_visibility(
+                QueueUrl=spec.dead_letter_queue_url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0
+            )
+        except sqs.exceptions.ClientError:
+            pass  # deleted meanwhile (a concurrent redrive): nothing to put back
 
 
 def describe(message: dict[str, Any]) -> DeadLetter:
@@ -134,6 +147,7 @@ def redrive(spec: StackSpec, letters: list[DeadLetter]) -> int:
     for letter in letters:
         event = replay_event(letter)
         if event is None:
+            release(spec, [letter])
             continue
         if spec.store == "minio":
             from bucket_ocr_local.event_queue import EventQueue

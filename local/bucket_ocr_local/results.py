@@ -98,7 +98,7 @@ def _mark_dead_lettered(spec: StackSpec, pending: list[DocumentOutcome]) -> None
     if not pending:
         return
     by_object = {(o.bucket, o.key): o for o in pending}
-    for letter in dead_letters.peek(spec, visibility_seconds=2):
+    for letter in dead_letters.peek(spec):
         for obj in letter.objects:
             outcome = by_object.get((obj["bucket"], obj["key"]))
             if outcome is not None:

@@ -91,7 +91,7 @@ def test_a_corrupt_upload_gets_an_error_result_and_a_dead_letter(minio_stack, mi
 
     # and the dead-letter queue has the record, ready to redrive
     def letter():
-        return next((l for l in dead_letters.peek(minio_stack.spec, visibility_seconds=1) if l.bucket == minio_bucket), None)
+        return next((l for l in dead_letters.peek(minio_stack.spec) if l.bucket == minio_bucket), None)
 
     found = wait_for(letter, timeout=30, what="the dead letter")
     assert found.kind == "function" and found.key == "broken/scan.png"
@@ -166,7 +166,7 @@ def test_an_event_that_keeps_failing_is_retried_twice_then_dead_lettered(minio_s
     assert record["responsePayload"]["errorType"] == "UnrecognizedEventError"
 
     def letter():
-        return next((l for l in dead_letters.peek(minio_stack.spec, visibility_seconds=1)
+        return next((l for l in dead_letters.peek(minio_stack.spec)
                      if l.kind == "async" and l.body["requestPayload"] == body), None)
 
     assert wait_for(letter, timeout=20, what="the async dead letter").attempts == 3

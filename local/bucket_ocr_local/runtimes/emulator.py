@@ -35,8 +35,8 @@ class EmulatorRuntime:
         self.port = free_port()
         self.timeout_seconds = timeout_seconds
         env = child_environment(function_env)
-        for name in UNSET_FOR_FUNCTION:
-            env.pop(name, None)
+        for variable in UNSET_FOR_FUNCTION:
+            env.pop(variable, None)
         env.update(
             {
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_seconds),

@@ -42,8 +42,8 @@ class LambdaContext:
 
 class InProcessRuntime:
     def __init__(self, function_env: dict[str, str], *, handler: str, timeout_seconds: int):
-        for name in UNSET_FOR_FUNCTION:
-            os.environ.pop(name, None)
+        for variable in UNSET_FOR_FUNCTION:
+            os.environ.pop(variable, None)
         os.environ.update(function_env)
         module_name, _, attribute = handler.rpartition(".")
         # Errors here are init errors; they propagate so a worker dies loudly at start.

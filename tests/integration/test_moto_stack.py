@@ -1,0 +1,106 @@
+"""The embedded default: moto server's S3 notifies its SQS queue, workers poll it like
+Lambda's event source mapping, and the queue's redrive policy catches what keeps failing."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bucket_ocr_local import dead_letters, journal
+from bucket_ocr_local.processes import wait_for
+from tests.integration.conftest import invocations_of, pdf_of, png_of, wait_for_result
+
+pytestmark = pytest.mark.integration
+
+
+def queue_depth(spec) -> tuple[int, int]:
+    attributes = spec.client("sqs").get_queue_attributes(
+        QueueUrl=spec.events_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_an_upload_goes_s3_to_sqs_to_worker_to_results(start_stack):
+    # given the embedded stack with one worker
+    stack = start_stack(store="moto", workers=1)
+    spec = stack.spec
+
+    # when a document is uploaded to the input bucket
+    spec.client("s3").put_object(Bucket=spec.input_bucket, Key="in/receipt one.png", Body=png_of("RECEIPT 5512"))
+
+    # then the result is in the results bucket
+    result = wait_for_result(spec, spec.input_bucket, "in/receipt one.png")
+    assert result["status"] == "succeeded" and "5512" in result["text"]
+    # and it arrived as an SQS batch built from moto's own S3 notification
+    [run] = invocations_of(spec, spec.input_bucket, "in/receipt one.png")
+    assert run["outcome"] == "ok" and run["response"] == {"batchItemFailures": []}
+    # and the message was deleted once handled
+    wait_for(lambda: queue_depth(spec) == (0, 0), timeout=10, what="an empty events queue")
+
+
+def test_a_message_that_keeps_failing_lands_in_the_dlq_after_the_configured_receives(start_stack):
+    # given a stack whose results bucket has gone, so every attempt fails
+    stack = start_stack(store="moto", workers=1, visibility_timeout=2, max_receive_count=2)
+    spec = stack.spec
+    s3 = spec.client("s3")
+    s3.delete_bucket(Bucket=spec.results_bucket)
+
+    # when a document is uploaded
+    s3.put_object(Bucket=spec.input_bucket, Key="doomed.png", Body=png_of("NEVER SAVED"))
+
+    # then SQS moves its notification to the dead-letter queue after two receives
+    def redriven():
+        return next((l for l in dead_letters.peek(spec)
+                     if l.kind == "redrive" and {"bucket": spec.input_bucket, "key": "doomed.png"} in l.objects), None)
+
+    letter = wait_for(redriven, timeout=60, what="the redriven notification")
+    assert letter.body["Records"][0]["s3"]["object"]["key"] == "doomed.png"
+    runs = invocations_of(spec, spec.input_bucket, "doomed.png")
+    assert len(runs) == 2
+    # Powertools raises when a whole batch failed, so a one-message batch ends as an
+    # invocation error; either way SQS keeps the message for the next receive.
+    assert all(run["outcome"] == "error" or run["response"]["batchItemFailures"] for run in runs)
+    assert queue_depth(spec) == (0, 0)
+
+
+def test_two_workers_share_a_burst_and_do_each_object_exactly_once(start_stack):
+    # given two workers
+    stack = start_stack(store="moto", workers=2)
+    spec = stack.spec
+    s3 = spec.client("s3")
+    keys = [f"burst/doc-{n:02d}.png" for n in range(8)]
+
+    # when a burst of uploads arrives
+    for n, key in enumerate(keys):
+        s3.put_object(Bucket=spec.input_bucket, Key=key, Body=png_of(f"BURST {n}"))
+
+    # then every document has its result
+    for key in keys:
+        assert wait_for_result(spec, spec.input_bucket, key)["status"] == "succeeded"
+    # and each was handled by exactly one invocation, the burst spread over both workers
+    wait_for(lambda: queue_depth(spec) == (0, 0), timeout=10, what="an empty events queue")
+    handled = Counter(obj["key"] for entry in journal.entries(spec.work_dir) for obj in entry["objects"])
+    assert handled == Counter({key: 1 for key in keys})
+    workers = {entry["worker"] for entry in journal.entries(spec.work_dir) if entry["objects"]}
+    assert workers == {"worker-0", "worker-1"}
+
+
+def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack):
+    # given one worker busy with a long document
+    stack = start_stack(store="moto", workers=1, visibility_timeout=3)
+    spec = stack.spec
+    long_pdf = pdf_of([[f"PAGE {n} OF A LONG LETTER", "with a few lines", "of text to read"] for n in range(8)])
+    spec.client("s3").put_object(Bucket=spec.input_bucket, Key="long.pdf", Body=long_pdf)
+    wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
+
+    # when that worker is killed outright, and a fresh one started
+    stack.pool.workers[0].kill()
+    stack.pool.add()
+
+    # then the message comes back after its visibility timeout and is finished by the new worker
+    result = wait_for_result(spec, spec.input_bucket, "long.pdf", timeout=180)
+    assert result["status"] == "succeeded" and len(result["pages"]) == 8
+    [run] = invocations_of(spec, spec.input_bucket, "long.pdf")
+    assert run["worker"] == "worker-1"
