@@ -9,7 +9,7 @@ import pytest
 
 from bucket_ocr_local import dead_letters, journal
 from bucket_ocr_local.processes import wait_for
-from tests.integration.conftest import invocations_of, pdf_of, png_of, wait_for_result
+from tests.integration.conftest import invocations_of, pdf_of, png_of, read_result, wait_for_result
 
 pytestmark = pytest.mark.integration
 
@@ -91,6 +91,9 @@ def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack
     # given one worker busy with a long document
     stack = start_stack(store="moto", workers=1, visibility_timeout=3)
     spec = stack.spec
+    # S3's test event, sent when the notification was configured, must be out of the way
+    # so the in-flight message below is the document's.
+    wait_for(lambda: queue_depth(spec) == (0, 0), timeout=30, what="the s3:TestEvent to be consumed")
     long_pdf = pdf_of([[f"PAGE {n} OF A LONG LETTER", "with a few lines", "of text to read"] for n in range(8)])
     spec.client("s3").put_object(Bucket=spec.input_bucket, Key="long.pdf", Body=long_pdf)
     wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
@@ -104,3 +107,22 @@ def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack
     assert result["status"] == "succeeded" and len(result["pages"]) == 8
     [run] = invocations_of(spec, spec.input_bucket, "long.pdf")
     assert run["worker"] == "worker-1"
+
+
+def test_a_stopped_worker_finishes_the_event_it_holds_first(start_stack):
+    # given one worker busy with a long document
+    stack = start_stack(store="moto", workers=1, visibility_timeout=3)
+    spec = stack.spec
+    wait_for(lambda: queue_depth(spec) == (0, 0), timeout=30, what="the s3:TestEvent to be consumed")
+    long_pdf = pdf_of([[f"PAGE {n} TO FINISH", "before stopping"] for n in range(4)])
+    spec.client("s3").put_object(Bucket=spec.input_bucket, Key="finish-me.pdf", Body=long_pdf)
+    wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
+    worker = stack.pool.workers[0]
+
+    # when it is asked to stop (SIGTERM, as Ctrl-C on `up` does)
+    stack.pool.stop()
+
+    # then it exited cleanly, having written the result and deleted the message first
+    assert worker.wait(0) == 0
+    assert read_result(spec, spec.input_bucket, "finish-me.pdf")["status"] == "succeeded"
+    assert queue_depth(spec) == (0, 0)
