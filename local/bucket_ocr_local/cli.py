@@ -161,8 +161,8 @@ def some_stack(args: argparse.Namespace, base: Path, *, workers: int) -> Iterato
         return
     except StackNotRunningError:
         pass
-    print("no running stack (`up`); starting a temporary embedded one", file=sys.stderr)
-    with LocalStack(_options(args, base / "scratch", store="moto", workers=workers)) as stack:
+    print("no running stack (`up`); starting a temporary one", file=sys.stderr)
+    with LocalStack(_options(args, base / "scratch", workers=workers)) as stack:
         if stack.pool:
             stack.pool.wait_ready()
         yield stack.spec

@@ -44,7 +44,8 @@ def run_demo(options: StackOptions, *, timeout: float = 300, out: TextIO = sys.s
     print(file=out)
     print(f"result JSON: s3://{spec.results_bucket}/{spec.results_prefix}{spec.input_bucket}/{PREFIX}", file=out)
     if copies:
-        print(f"local copies (the in-memory bucket is gone now): {work_dir / 'results' / spec.results_prefix}", file=out)
+        # The stack is stopped by now (moto's buckets were in memory): the copies remain.
+        print(f"local copies: {work_dir / 'results' / spec.results_prefix}", file=out)
     missing = [o.key for o in outcomes if not o.finished]
     if missing:
         print(f"no result and no dead letter within {timeout:.0f}s for: {', '.join(missing)}", file=out)
