@@ -50,7 +50,9 @@ class OcrApp:
         self.engine = engine
         self.dead_letters = DeadLetterQueue(sqs, settings.dead_letter_queue_url)
         self.processor = ObjectProcessor(settings, engine, s3, self.dead_letters)
-        self._batch = BatchProcessor(event_type=EventType.SQS)
+        # A batch whose every message failed still answers with the list, like a partial
+        # one, instead of raising: Lambda redelivers exactly the same messages either way.
+        self._batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         request_id = getattr(context, "aws_request_id", None)

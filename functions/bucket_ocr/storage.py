@@ -29,16 +29,22 @@ class Download:
 
 
 @contextlib.contextmanager
-def storage_errors(where: ObjectRef, action: str) -> Iterator[None]:
+def storage_errors(where: ObjectRef, action: str, *, missing_is_permanent: bool = True) -> Iterator[None]:
+    """``missing_is_permanent`` is for sources: a source that is gone stays gone. A
+    missing results bucket is a deployment fault that a fix makes pass on a retry."""
     try:
         yield
     except ClientError as cause:
-        code = str(cause.response.get("Error", {}).get("Code", ""))
-        if code in _GONE:
+        code = error_code(cause)
+        if missing_is_permanent and code in _GONE:
             raise ObjectNotFoundError(f"{action}: object not found ({code})", bucket=where.bucket, key=where.key) from cause
         raise StorageUnavailableError(f"{action} failed: {code or cause}", bucket=where.bucket, key=where.key) from cause
     except BotoCoreError as cause:
         raise StorageUnavailableError(f"{action} failed: {cause}", bucket=where.bucket, key=where.key) from cause
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def head(s3: Any, where: ObjectRef, version_id: str | None = None) -> dict[str, Any]:

@@ -273,3 +273,24 @@ def test_every_page_of_a_pdf_and_a_tiff_is_read_in_order(moto_stack):
         assert [p["index"] for p in result["pages"]] == [0, 1], key
         assert "111" in result["pages"][0]["text"] and "222" in result["pages"][1]["text"], key
         assert result["text"].index("111") < result["text"].index("222")
+
+
+def test_a_batch_whose_every_message_fails_reports_them_all(moto_stack):
+    etag = moto_stack.upload("only-slow.png", png(LINES))
+    throttle(moto_stack.app.processor._s3, "slow")
+    batch = sqs_wrap([s3_event(moto_stack, "only-slow.png", etag)])
+    response = moto_stack.app.handle(batch, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+
+
+def test_a_missing_results_bucket_is_retried_not_dead_lettered(moto_stack):
+    from bucket_ocr.errors import StorageUnavailableError
+
+    # Given a deployment whose results bucket is gone
+    etag = moto_stack.upload("orphan.png", png(LINES))
+    moto_stack.s3.delete_bucket(Bucket=moto_stack.results_bucket)
+    # When an upload's event arrives, it is handed back for a retry
+    with pytest.raises(StorageUnavailableError, match="NoSuchBucket"):
+        moto_stack.app.handle(s3_event(moto_stack, "orphan.png", etag), LambdaContext())
+    # And the document is not blamed: no dead letter
+    assert moto_stack.dead_letters() == []

@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from bucket_ocr.documents import ObjectRef
-from bucket_ocr.errors import ObjectNotFoundError
-from bucket_ocr.storage import storage_errors
+from bucket_ocr.storage import error_code, storage_errors
 
 _ETAG = "source-etag"
 _VERSION = "source-version-id"
@@ -40,11 +41,13 @@ class ResultStore:
 
     def existing(self, result_key: str) -> ExistingResult | None:
         where = ObjectRef(self._bucket, result_key)
-        try:
-            with storage_errors(where, "HEAD result"):
+        with storage_errors(where, "HEAD result", missing_is_permanent=False):
+            try:
                 response = self._s3.head_object(Bucket=self._bucket, Key=result_key)
-        except ObjectNotFoundError:
-            return None
+            except ClientError as error:
+                if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+                    return None
+                raise
         metadata = response.get("Metadata", {})
         return ExistingResult(
             status=metadata.get(_STATUS, ""),
@@ -58,7 +61,7 @@ class ResultStore:
         # these go into it.
         metadata = {_STATUS: document["status"], _ETAG: source.get("etag") or "", _VERSION: source.get("version_id") or ""}
         body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
-        with storage_errors(ObjectRef(self._bucket, result_key), "PUT result"):
+        with storage_errors(ObjectRef(self._bucket, result_key), "PUT result", missing_is_permanent=False):
             if self._text_sidecar and document["status"] == "succeeded":
                 self._s3.put_object(
                     Bucket=self._bucket,
