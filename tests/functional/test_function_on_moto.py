@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from urllib.parse import unquote
 
 import pytest
@@ -122,16 +123,16 @@ def test_an_object_that_is_gone_is_dead_lettered(moto_stack):
     assert [letter["error_type"] for letter in moto_stack.dead_letters()] == ["ObjectNotFoundError"]
 
 
-def test_a_document_over_the_size_limit_is_refused_without_reading_it(moto_stack):
-    from dataclasses import replace
-
+def reconfigure(stack, **changes):
+    """The same app and clients, with some settings changed."""
     from bucket_ocr.processing import ObjectProcessor
 
-    limits = replace(moto_stack.settings.limits, max_object_bytes=100)
-    settings = replace(moto_stack.settings, limits=limits)
-    moto_stack.app.processor = ObjectProcessor(
-        settings, moto_stack.app.engine, moto_stack.app.processor._s3, moto_stack.app.dead_letters
-    )
+    settings = replace(stack.settings, **changes)
+    stack.app.processor = ObjectProcessor(settings, stack.app.engine, stack.app.processor._s3, stack.app.dead_letters)
+
+
+def test_a_document_over_the_size_limit_is_refused_without_reading_it(moto_stack):
+    reconfigure(moto_stack, limits=replace(moto_stack.settings.limits, max_object_bytes=100))
     etag = moto_stack.upload("big.png", png(LINES))
     response = moto_stack.app.handle(s3_event(moto_stack, "big.png", etag), LambdaContext())
     assert response["outcomes"][0]["error_type"] == "DocumentTooLargeError"
@@ -294,3 +295,13 @@ def test_a_missing_results_bucket_is_retried_not_dead_lettered(moto_stack):
         moto_stack.app.handle(s3_event(moto_stack, "orphan.png", etag), LambdaContext())
     # And the document is not blamed: no dead letter
     assert moto_stack.dead_letters() == []
+
+
+def test_a_text_sidecar_is_written_beside_the_json_when_asked_for(moto_stack):
+    reconfigure(moto_stack, text_sidecar=True)
+    etag = moto_stack.upload("with text.png", png(LINES))
+    moto_stack.app.handle(s3_event(moto_stack, "with text.png", etag), LambdaContext())
+    text_key = f"ocr/{moto_stack.input_bucket}/with text.png.txt"
+    sidecar = moto_stack.s3.get_object(Bucket=moto_stack.results_bucket, Key=text_key)
+    assert sidecar["Body"].read().decode("utf-8") == moto_stack.result("with text.png")["text"]
+    assert sidecar["ContentType"].startswith("text/plain")
