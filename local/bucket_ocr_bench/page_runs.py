@@ -1,0 +1,108 @@
+"""Per-page figures: each contestant on the same decoded page, then the function path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from bucket_ocr_bench.cer import character_errors
+from bucket_ocr_bench.contestants import Contestant, Tesseract
+from bucket_ocr_bench.corpus import Corpus, CorpusPage
+from bucket_ocr_bench.function_path import MotoFunctionPath
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PageFigure:
+    contestant: str
+    page_id: str
+    path: str  # "engine": decoded page straight into the engine; "function": upload -> result JSON
+    download_seconds: float | None
+    decode_seconds: float
+    ocr_seconds: float
+    total_seconds: float
+    cpu_seconds: float | None
+    cer: float
+    cer_without_spaces: float
+    reference_chars: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decode(corpus: Corpus, page: CorpusPage, pdf_dpi: int) -> tuple[Any, float]:
+    from bucket_ocr.documents import ObjectRef, iter_pages
+    from bucket_ocr.settings import Limits
+
+    started = time.perf_counter()
+    _, pages = iter_pages(corpus.data(page), ObjectRef("bench", page.file_name), limits=Limits(), pdf_dpi=pdf_dpi)
+    image = next(pages)
+    image.load()
+    return image, time.perf_counter() - started
+
+
+def engine_figures(corpus: Corpus, contestants: list[Contestant], pdf_dpi: int, log: Log) -> list[PageFigure]:
+    figures = []
+    warm = corpus.pages[0]
+    first, _ = decode(corpus, warm, pdf_dpi)
+    for contestant in contestants:
+        contestant.recognize(first)  # warm instance: one untimed page first
+    for page in corpus.pages:
+        image, decode_seconds = decode(corpus, page, pdf_dpi)
+        for contestant in contestants:
+            payload = contestant.encode(image) if isinstance(contestant, Tesseract) else image
+            started, cpu = time.perf_counter(), time.process_time()
+            if isinstance(contestant, Tesseract):
+                text = contestant.recognize_encoded(payload)
+                cpu_seconds = None  # the work happens in a child process
+            else:
+                text = contestant.recognize(payload)
+            ocr_seconds = time.perf_counter() - started
+            if not isinstance(contestant, Tesseract):
+                cpu_seconds = time.process_time() - cpu
+            errors = character_errors(page.text, text)
+            figures.append(
+                PageFigure(
+                    contestant=contestant.name,
+                    page_id=page.page_id,
+                    path="engine",
+                    download_seconds=None,
+                    decode_seconds=decode_seconds,
+                    ocr_seconds=ocr_seconds,
+                    total_seconds=decode_seconds + ocr_seconds,
+                    cpu_seconds=cpu_seconds,
+                    cer=errors.cer,
+                    cer_without_spaces=errors.cer_without_spaces,
+                    reference_chars=errors.reference_chars,
+                )
+            )
+            log(f"  {contestant.name:<20} {page.page_id:<24} {ocr_seconds:6.2f} s  CER {errors.cer:.2%}")
+    return figures
+
+
+def function_figures(corpus: Corpus, path: MotoFunctionPath, contestant_name: str, log: Log) -> list[PageFigure]:
+    figures = []
+    for page in corpus.pages:
+        cpu = time.process_time()
+        run = path.run(f"corpus/{page.file_name}", corpus.data(page), page.content_type)
+        timings = run.result["timings"]
+        errors = character_errors(page.text, run.result["text"])
+        figures.append(
+            PageFigure(
+                contestant=contestant_name,
+                page_id=page.page_id,
+                path="function",
+                download_seconds=timings["download_seconds"],
+                decode_seconds=timings["decode_seconds"],
+                ocr_seconds=timings["ocr_seconds"],
+                total_seconds=run.total_seconds,
+                cpu_seconds=time.process_time() - cpu,
+                cer=errors.cer,
+                cer_without_spaces=errors.cer_without_spaces,
+                reference_chars=errors.reference_chars,
+            )
+        )
+        log(f"  function path        {page.page_id:<24} {run.total_seconds:6.2f} s  CER {errors.cer:.2%}")
+    return figures
