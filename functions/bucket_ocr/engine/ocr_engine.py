@@ -26,6 +26,12 @@ from .text_line import TextLine
 
 _RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "paddle": "paddlepaddle"}
 
+# Every page gives recognition batches of another width, and ORT's arena and memory
+# patterns keep a buffer for each shape they saw: measured with them on, RSS grew from
+# ~760 to ~1,030 MB over six A4 pages and peaked at 2.3 GB on a 2-page PDF; off, it stays
+# near 500 MB at no measurable cost in speed (bucket-ocr-bench, issue #5).
+_ORT_MEMORY = {"enable_cpu_mem_arena": False, "enable_mem_pattern": False}
+
 
 class OcrEngine:
     def __init__(self, config: EngineConfig):
@@ -67,6 +73,7 @@ class OcrEngine:
                 "det_limit_type": "max",
                 "cpu_threads": _cpu_threads(self._config),
                 "engine": self._manifest.engine,
+                **(_ORT_MEMORY if self._manifest.engine == "onnxruntime" else {}),
             },
         }
 
@@ -113,7 +120,7 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
     if manifest.engine == "onnxruntime":
         options["engine"] = "onnxruntime"
         # PaddleOCR's cpu_threads only reaches the Paddle engine; ORT takes its own config.
-        options["engine_config"] = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
+        options["engine_config"] = {"intra_op_num_threads": threads, "inter_op_num_threads": 1, **_ORT_MEMORY}
     else:
         options["engine"] = "paddle_static"
         options["enable_mkldnn"] = True  # fast on paddlepaddle 3.2.2 (3.3.x crashes with it)
