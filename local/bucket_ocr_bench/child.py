@@ -110,15 +110,18 @@ def throughput_worker(args: dict[str, Any]) -> dict[str, Any]:
     """Loads, says ready, waits for `go` on stdin, then reads its share of pages."""
     from bucket_ocr_bench.engine_factory import function_settings, load_function_engine
 
+    # A worker pinned to its share of the cores is how processes split a machine; the
+    # engine takes its thread count from the affinity, as it would in a smaller container.
+    os.sched_setaffinity(0, set(args["cpus"]))
     settings = function_settings(Path(args["models_dir"]), args["environ"])
-    engine = load_function_engine(Path(args["models_dir"]), args["environ"], cpu_threads=args["cpu_threads"])
+    engine = load_function_engine(Path(args["models_dir"]), args["environ"])
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.time()
     for path in map(Path, args["files"]):
         for image in _pages(path.read_bytes(), path.name, settings.pdf_dpi):
             engine.recognize(image)
-    return {"started": started, "finished": time.time(), "pages": len(args["files"])}
+    return {"started": started, "finished": time.time(), "pages": len(args["files"]), "threads": engine.describe()["settings"]["cpu_threads"]}
 
 
 TASKS = {"cold-start": cold_start, "pdf-memory": pdf_memory, "soak": soak, "throughput-worker": throughput_worker}

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, log) -> list[Path]:
     if args.throughput_pages > 0:
         log("throughput, 1 and 2 workers")
         once["throughput"] = once_per_run.throughput(
-            corpus, models_dir, function_env, child_env, args.throughput_pages, machine["cpus"]
+            corpus, models_dir, function_env, child_env, args.throughput_pages
         )
 
     stats = summary.aggregate(figures)

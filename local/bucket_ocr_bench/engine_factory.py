@@ -19,22 +19,8 @@ def function_settings(models_dir: Path, environ: Mapping[str, str]) -> Any:
     return Settings.from_env({**PLACEHOLDER_ENV, **environ, "OCR_MODELS_DIR": str(models_dir)})
 
 
-def load_function_engine(models_dir: Path, environ: Mapping[str, str], cpu_threads: int | None = None) -> Any:
-    """`app.load_engine` unless a thread count is forced (multi-worker throughput runs)."""
-    settings = function_settings(models_dir, environ)
-    if cpu_threads is None:
-        from bucket_ocr.app import load_engine
+def load_function_engine(models_dir: Path, environ: Mapping[str, str]) -> Any:
+    """Exactly `app.load_engine`: the engine sizes its thread pool from this process's CPU affinity."""
+    from bucket_ocr.app import load_engine
 
-        return load_engine(settings)
-    from bucket_ocr.engine import EngineConfig, OcrEngine
-
-    return OcrEngine(
-        EngineConfig(
-            models_dir=settings.models_dir,
-            bundle=settings.model_bundle,
-            language=settings.language,
-            det_limit_side_len=settings.det_limit_side_len,
-            cache_dir=settings.cache_dir,
-            cpu_threads=cpu_threads,
-        )
-    )
+    return load_engine(function_settings(models_dir, environ))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 from collections.abc import Mapping
@@ -45,23 +46,29 @@ def soak(corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapp
 
 
 def throughput(
-    corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int, cpus: int
+    corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int
 ) -> dict[str, Any]:
     """Pages per minute with 1 worker (all cores) and 2 workers (cores split between them)."""
     files = [str(corpus.directory / corpus.pages[i % len(corpus.pages)].file_name) for i in range(pages)]
+    available = sorted(os.sched_getaffinity(0))
     figures = {}
     for workers in (1, 2):
-        threads = max(1, cpus // workers)
+        threads = max(1, len(available) // workers)
         shares = [files[index::workers] for index in range(workers)]
         args = [
-            {"models_dir": str(models_dir), "environ": dict(environ), "files": share, "cpu_threads": threads}
-            for share in shares
+            {
+                "models_dir": str(models_dir),
+                "environ": dict(environ),
+                "files": share,
+                "cpus": available[index * threads : (index + 1) * threads] or available,
+            }
+            for index, share in enumerate(shares)
         ]
         results = run_workers(args, env)
         elapsed = max(r["finished"] for r in results) - min(r["started"] for r in results)
         figures[f"{workers}_workers"] = {
             "workers": workers,
-            "threads_per_worker": threads,
+            "threads_per_worker": results[0]["threads"],
             "pages": pages,
             "seconds": elapsed,
             "pages_per_minute": 60.0 * pages / elapsed,
