@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,16 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """VmHWM, the high-water mark of this process's own memory.
+
+    Not getrusage's ru_maxrss: Linux keeps that across execve, so a child of a big
+    parent reports the parent's peak (a 2.6 GB "peak" for an engine that never passed 900 MB).
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 def _pages(data: bytes, name: str, pdf_dpi: int):

@@ -28,7 +28,7 @@ def pdf_memory(corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env
     if not pdf.exists():
         pdf.write_bytes(render_for_pdf(corpus, pages))
     result = run_child("pdf-memory", {"models_dir": str(models_dir), "environ": dict(environ), "pdf": str(pdf)}, env)
-    return {"means": f"one warm instance reads a {pages}-page image-only PDF page by page; ru_maxrss", **result}
+    return {"means": f"one warm instance reads a {pages}-page image-only PDF page by page; peak = VmHWM of that process", **result}
 
 
 def soak(corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int) -> dict[str, Any]:
