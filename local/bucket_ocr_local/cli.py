@@ -131,7 +131,7 @@ def _print_endpoints(stack: LocalStack) -> None:
     print(f"workers       {len(stack.pool.workers) if stack.pool else 0} ({stack.options.runtime})")
     print(f"work dir      {spec.work_dir} (logs in logs/, stack.json for other tools)")
     print("\ntry:")
-    print(f"  python -m bucket_ocr_local drop some-scan.pdf")
+    print("  python -m bucket_ocr_local drop some-scan.pdf")
     print(f"  AWS_ACCESS_KEY_ID={spec.access_key} AWS_SECRET_ACCESS_KEY={spec.secret_key} "
           f"aws --endpoint-url {spec.s3_endpoint} s3 cp some-scan.pdf s3://{spec.input_bucket}/")
     sys.stdout.flush()

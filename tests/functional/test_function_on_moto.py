@@ -179,7 +179,7 @@ def test_every_record_of_a_multi_record_event_is_processed_even_after_a_transien
     tags = {key: moto_stack.upload(key, png(LINES)) for key in ("a one.png", "b slow.png", "c two.png")}
     throttle(moto_stack.app.processor._s3, "slow")
     event = retarget(load_event("s3-put-multi.json"), moto_stack.input_bucket, "placeholder")
-    for record, (key, etag) in zip(event["Records"], tags.items()):
+    for record, (key, etag) in zip(event["Records"], tags.items(), strict=True):
         record["s3"]["object"].update(key=key.replace(" ", "+"), eTag=etag)
     with pytest.raises(StorageUnavailableError):
         moto_stack.app.handle(event, LambdaContext())

@@ -7,7 +7,6 @@ Kubernetes API is not here to validate them); the worker loop runs against moto.
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import shlex
 import subprocess
