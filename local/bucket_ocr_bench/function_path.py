@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config
 
 from bucket_ocr_bench.errors import MeasurementError
+from bucket_ocr_local.sources.sqs_source import lambda_sqs_record
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -135,7 +136,7 @@ class MotoFunctionPath:
         started = time.perf_counter()
         self.s3.put_object(Bucket=self.input_bucket, Key=key, Body=data, ContentType=content_type)
         message = self._receive(timeout=30)
-        event = {"Records": [self._lambda_record(message)]}
+        event = {"Records": [lambda_sqs_record(message, queue_arn=self.events_arn, region=REGION)]}
         invoked = time.perf_counter()
         response = self.app.handle(event)
         handler_seconds = time.perf_counter() - invoked
@@ -161,20 +162,6 @@ class MotoFunctionPath:
             if batch.get("Messages"):
                 return batch["Messages"][0]
         raise MeasurementError(f"no S3 notification arrived on {self.events_url} within {timeout:.0f} s")
-
-    def _lambda_record(self, message: dict[str, Any]) -> dict[str, Any]:
-        """The record as Lambda's event source mapping writes it."""
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {},
-            "md5OfBody": message.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.events_arn,
-            "awsRegion": REGION,
-        }
 
 
 def _discard_metrics() -> None:
