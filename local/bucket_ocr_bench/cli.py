@@ -78,13 +78,15 @@ def run(args: argparse.Namespace, log) -> list[Path]:
 
     settings = function_settings(models_dir, function_env)
     _ensure_bundle(models_dir, settings.model_bundle)
+    if contest.PADDLE_DEFAULTS in names:
+        _ensure_bundle(models_dir, contest.PADDLE_DEFAULTS_BUNDLE)
     log("loading contestants")
     engine = load_function_engine(models_dir, function_env)
     loaded: list[contest.Contestant] = []
     if contest.TUNED in names:
         loaded.append(contest.ProjectEngine(engine))
     if contest.PADDLE_DEFAULTS in names:
-        loaded.append(contest.PaddleDefaults(models_dir, settings.model_bundle))
+        loaded.append(contest.PaddleDefaults(models_dir, contest.PADDLE_DEFAULTS_BUNDLE))
     if contest.TESSERACT in names:
         loaded.append(contest.Tesseract())
 
@@ -165,7 +167,7 @@ def _described(engine, models_dir: Path, settings, names: list[str]):
     if contest.TUNED in names:
         described.append(contest.ProjectEngine(engine))
     if contest.PADDLE_DEFAULTS in names:
-        described.append(_PaddleDefaultsDescription(settings.model_bundle))
+        described.append(_PaddleDefaultsDescription(contest.PADDLE_DEFAULTS_BUNDLE))
     if contest.TESSERACT in names:
         described.append(contest.Tesseract())
     return described

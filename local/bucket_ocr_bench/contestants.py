@@ -11,16 +11,20 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from bucket_ocr.models.bundles import PP_OCRV6_SMALL_ONNX
 from bucket_ocr_bench.errors import ContestantUnavailableError
 
 TUNED = "bucket-ocr"
 PADDLE_DEFAULTS = "paddleocr-defaults"
 TESSERACT = "tesseract"
 ALL = (TUNED, PADDLE_DEFAULTS, TESSERACT)
+# The PP-OCRv6 small weights as the wheel ships them: what PaddleOCR would download.
+PADDLE_DEFAULTS_BUNDLE = PP_OCRV6_SMALL_ONNX.name
 PADDLE_DEFAULTS_MEANING = (
     "PaddleOCR(...) with its default pipeline settings (det input size and limit type, batch sizes, "
-    "thresholds, runtime threads), on the project's bundle model files because its default models cannot "
-    "be downloaded here; doc orientation, unwarping and textline orientation off (no such models offline)"
+    f"thresholds, runtime threads), on the unmodified PP-OCRv6 small models (bundle {PADDLE_DEFAULTS_BUNDLE}) "
+    "because its default models cannot be downloaded here; doc orientation, unwarping and textline "
+    "orientation off (no such models offline)"
 )
 
 

@@ -12,10 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bucket_ocr.models.bundles import DEFAULT_BUNDLE
 from bucket_ocr_local.errors import ModelsBuildError
 from bucket_ocr_local.python_path import child_environment
-
-DEFAULT_BUNDLE = "pp-ocrv6-small-onnx"
 
 
 def default_models_dir() -> Path:

@@ -18,12 +18,15 @@ import pytest
 from PIL import Image, ImageOps
 
 from bucket_ocr.engine import EngineConfig, EngineError, EngineLoadError, OcrEngine, TextLine
+from bucket_ocr.models import DEFAULT_BUNDLE
 from tests.support.pages import render_text_page
 
 pytestmark = pytest.mark.functional
 
-V6 = "pp-ocrv6-small-onnx"
+LATIN = DEFAULT_BUNDLE  # PP-OCRv6 small, Latin head, text height 32, int8
+V6 = "pp-ocrv6-small-onnx"  # the same weights as shipped
 V4 = "pp-ocrv4-mobile-paddle"
+PP_OCRV6 = (LATIN, V6)
 
 INVOICE_LINES = [
     "Invoice number 12345",
@@ -45,7 +48,7 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isalnum())
 
 
-@pytest.fixture(scope="module", params=[V6, V4])
+@pytest.fixture(scope="module", params=[LATIN, V6, V4])
 def engine(request: pytest.FixtureRequest, built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OcrEngine:
     config = EngineConfig(
         models_dir=built_models_dir,
@@ -64,17 +67,18 @@ def test_known_lines_come_back_in_reading_order(engine: OcrEngine, invoice_resul
     # given a page rendered with three known lines, when it is recognised
     texts = [line.text for line in invoice_result]
     # then each line comes back, top to bottom
-    if engine.describe()["bundle"] == V6:
+    if engine.describe()["bundle"] in PP_OCRV6:
         assert texts == INVOICE_LINES
     else:
         assert [_folded(text) for text in texts] == [_folded(line) for line in INVOICE_LINES]
 
 
+@pytest.mark.parametrize("bundle", PP_OCRV6)
 def test_english_and_spanish_words_survive_with_the_multilingual_model(
-    built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    bundle: str, built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Only the default bundle: PP-OCRv4 mobile's dictionary has no Spanish accents at all
-    engine = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=V6, cache_dir=tmp_path_factory.mktemp("v6")))
+    # Only PP-OCRv6: PP-OCRv4 mobile's dictionary has no Spanish accents at all
+    engine = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=bundle, cache_dir=tmp_path_factory.mktemp("v6")))
     words = " ".join(line.text for line in engine.recognize(_page(INVOICE_LINES))).split()
     for word in ("Invoice", "12345", "Señor", "Núñez", "pagó", "julio", "987.50"):
         assert word in words
@@ -126,7 +130,7 @@ def test_describe_names_models_packages_and_settings(engine: OcrEngine) -> None:
     assert description["settings"]["det_limit_side_len"] == 960
     packages = description["packages"]
     assert packages["paddleocr"] and packages["paddlex"]
-    if description["bundle"] == V6:
+    if description["bundle"] in PP_OCRV6:
         assert description["models"] == {"det": "PP-OCRv6_small_det", "rec": "PP-OCRv6_small_rec"}
         assert packages["onnxruntime"]
     else:
@@ -196,7 +200,8 @@ _SANDBOXED_RUN = textwrap.dedent(
 
     sys.addaudithook(hook)
     sys.path.insert(0, os.getcwd())
-    from bucket_ocr.engine import EngineConfig, OcrEngine
+    from bucket_ocr.models import DEFAULT_BUNDLE
+from bucket_ocr.engine import EngineConfig, OcrEngine
     from tests.support.pages import render_text_page
     engine = OcrEngine(EngineConfig(models_dir=models_dir, bundle=bundle, cache_dir=cache_dir))
     lines = engine.recognize(render_text_page(["Invoice number 12345"], width=4, height=1, dpi=150))
@@ -205,7 +210,7 @@ _SANDBOXED_RUN = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("bundle", [V6, V4])
+@pytest.mark.parametrize("bundle", [LATIN, V4])
 def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
     built_models_dir: Path, tmp_path: Path, bundle: str
 ) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
+import onnx
 import onnxruntime
 import pytest
 import yaml
@@ -18,12 +20,13 @@ from bucket_ocr.models import (
     verify_bundle,
 )
 from bucket_ocr.models.__main__ import main
-from bucket_ocr.models.bundles import PP_OCRV4_MOBILE_PADDLE, PP_OCRV6_SMALL_ONNX
+from bucket_ocr.models.bundles import PP_OCRV4_MOBILE_PADDLE, PP_OCRV6_SMALL_LATIN_INT8, PP_OCRV6_SMALL_ONNX
 from bucket_ocr.models.errors import BundleVerificationError
 from bucket_ocr.models.sources import locate_source
 
 V6 = PP_OCRV6_SMALL_ONNX.name
 V4 = PP_OCRV4_MOBILE_PADDLE.name
+LATIN = PP_OCRV6_SMALL_LATIN_INT8.name
 # ppocr_keys_v1.txt, the dictionary of the Chinese+English PP-OCRv4 rec model.
 V4_CHARACTERS = 6623
 
@@ -40,7 +43,7 @@ def _sha256(path: Path) -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("bundles")
-    for name in (V6, V4):
+    for name in (V6, V4, LATIN):
         assert build_bundle(name, dest).status == "built"
     return dest
 
@@ -97,7 +100,7 @@ def test_paddle_rec_dictionary_is_the_full_ppocr_keys(built: Path) -> None:
     assert "" not in characters
 
 
-@pytest.mark.parametrize("bundle", [V6, V4])
+@pytest.mark.parametrize("bundle", [V6, V4, LATIN])
 def test_det_inference_yml_configures_db_postprocess(built: Path, bundle: str) -> None:
     config = yaml.safe_load((built / bundle / "det" / "inference.yml").read_text())
     ops = [next(iter(op)) for op in config["PreProcess"]["transform_ops"]]
@@ -106,16 +109,65 @@ def test_det_inference_yml_configures_db_postprocess(built: Path, bundle: str) -
     assert config["PostProcess"]["name"] == "DBPostProcess"
 
 
-def test_rerun_is_a_no_op(built: Path) -> None:
-    # given a built bundle
-    manifest = built / V6 / MANIFEST_NAME
+@pytest.mark.parametrize("bundle", [V6, LATIN])
+def test_rerun_is_a_no_op(built: Path, bundle: str) -> None:
+    # given a built bundle, copied or optimised
+    manifest = built / bundle / MANIFEST_NAME
     before = manifest.stat()
     # when the same build runs again
-    result = build_bundle(V6, built)
+    result = build_bundle(bundle, built)
     # then nothing is rewritten
     assert result.status == "unchanged"
     after = manifest.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def _ops(onnx_path: Path) -> set[str]:
+    return {node.op_type for node in onnx.load(onnx_path).graph.node}
+
+
+def test_optimised_bundle_records_its_recipe_and_sources(built: Path) -> None:
+    # given the default bundle, derived from the rapidocr wheel's PP-OCRv6 small
+    manifest = json.loads((built / LATIN / MANIFEST_NAME).read_text())
+    source = locate_source(PP_OCRV6_SMALL_LATIN_INT8)
+    # then its recipe names the rewrite and the exact source files it started from
+    recipe = manifest["recipe"]
+    assert recipe["charset"] == "latin" and recipe["rec_text_height"] == 32 and recipe["int8"] is True
+    assert recipe["optimiser_version"] >= 1
+    assert recipe["sources"] == {
+        "det/inference.onnx": _sha256(source.file("models/PP-OCRv6_det_small.onnx")),
+        "rec/inference.onnx": _sha256(source.file("models/PP-OCRv6_rec_small.onnx")),
+    }
+    # and its files hash to what it lists, as any bundle's
+    for relative, digest in manifest["files"].items():
+        assert _sha256(built / LATIN / relative) == digest
+
+
+def test_optimised_bundle_reads_latin_only_at_text_height_32_in_int8(built: Path) -> None:
+    config = yaml.safe_load((built / LATIN / "rec" / "inference.yml").read_text(encoding="utf-8"))
+    characters = config["PostProcess"]["character_dict"]
+    # the dictionary keeps Spanish and symbols of Latin print, drops CJK and Greek
+    assert {"ñ", "Ñ", "¿", "é", "ü", "€", "0", "Z"} <= set(characters)  # no ¡: PP-OCRv6 never had it
+    assert not {"中", "字", "α"} & set(characters)
+    # and still matches the head: blank + dictionary + space
+    assert len(characters) + 2 == _rec_output_classes(built / LATIN / "rec" / "inference.onnx")
+    assert json.loads((built / LATIN / MANIFEST_NAME).read_text())["character_count"] == len(characters)
+    # the rec model scales lines itself, and both models run int8 convolutions
+    assert {"Resize", "Pad", "QLinearConv"} <= _ops(built / LATIN / "rec" / "inference.onnx")
+    assert "QLinearConv" in _ops(built / LATIN / "det" / "inference.onnx")
+
+
+def test_optimised_bundle_is_rebuilt_when_its_recipe_changes(tmp_path: Path, built: Path) -> None:
+    # given an optimised bundle made by an older optimiser
+    shutil.copytree(built / LATIN, tmp_path / LATIN)
+    manifest_path = tmp_path / LATIN / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    manifest["recipe"]["optimiser_version"] = 0
+    manifest_path.write_text(json.dumps(manifest))
+    # when the build runs, then it rebuilds and the new manifest has the current recipe
+    assert build_bundle(LATIN, tmp_path).status == "built"
+    assert json.loads(manifest_path.read_text())["recipe"] == json.loads((built / LATIN / MANIFEST_NAME).read_text())["recipe"]
+    verify_bundle(LATIN, tmp_path)
 
 
 def test_a_damaged_bundle_is_rebuilt_and_verifies_again(tmp_path: Path) -> None:
@@ -165,8 +217,8 @@ def test_cli_builds_the_default_bundle_then_reports_unchanged(tmp_path: Path, ca
     assert main(["build", "--dest", str(tmp_path)]) == 0
     assert main(["build", "--dest", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"built: {V6} -> {tmp_path / V6}", f"unchanged: {V6} -> {tmp_path / V6}"]
-    assert main(["verify", "--dest", str(tmp_path), "--bundle", V6]) == 0
+    assert out == [f"built: {LATIN} -> {tmp_path / LATIN}", f"unchanged: {LATIN} -> {tmp_path / LATIN}"]
+    assert main(["verify", "--dest", str(tmp_path), "--bundle", LATIN]) == 0
 
 
 def test_cli_names_the_error_and_fails_when_the_wheel_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ def test_defaults_from_a_minimal_environment():
     assert settings.results_bucket == "results"
     assert settings.models_dir == Path("/opt/models")
     assert settings.results_prefix == "ocr/"
-    assert settings.model_bundle == "pp-ocrv6-small-onnx"
+    assert settings.model_bundle == "pp-ocrv6-small-latin-int8"
     assert settings.cache_dir == Path("/tmp/bucket-ocr")
     assert settings.s3_endpoint_url is None
 

@@ -12,9 +12,9 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal, Mapping
 
 from .bundles import BundleSpec, get_bundle_spec
 from .errors import BundleBuildError, BundleVerificationError
@@ -37,21 +37,35 @@ class BuildResult:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Everything a bundle will contain, computed before touching the destination."""
+    """Everything a bundle will contain, computed before touching the destination.
+
+    Optimised bundles derive their model files, which takes a while; their hashes are
+    known only once `derive` runs, so `manifest.files` lacks them and `manifest.recipe`
+    stands in for them when deciding whether a bundle is current.
+    """
 
     copies: dict[str, Path]  # relative path in bundle -> source file
     generated: dict[str, bytes]  # relative path in bundle -> content
     manifest: Manifest
+    derived: tuple[str, ...] = ()  # relative paths `derive` returns
+    derive: Callable[[], Mapping[str, bytes]] | None = None
 
 
 def _plan(spec: BundleSpec, source_root: Path | None) -> _Plan:
     source = locate_source(spec, source_root)
     characters = read_charset(source, spec.charset)
-    copies: dict[str, Path] = {}
+    sources = {
+        f"{part.role}/{bundle_name}": source.file(package_relative)
+        for part in spec.parts
+        for bundle_name, package_relative in part.files.items()
+    }
+    copies: dict[str, Path] = sources
     generated: dict[str, bytes] = {}
-    for part in spec.parts:
-        for bundle_name, package_relative in part.files.items():
-            copies[f"{part.role}/{bundle_name}"] = source.file(package_relative)
+    recipe: dict[str, object] = {}
+    derive = None
+    if spec.optimisation is not None:
+        copies = {}
+        characters, derive, recipe = _optimised(spec, sources, characters)
     try:
         generated["det/inference.yml"] = render_yaml(detection_config(spec.det.model_name))
         generated["rec/inference.yml"] = render_yaml(recognition_config(spec.rec.model_name, characters))
@@ -69,14 +83,46 @@ def _plan(spec: BundleSpec, source_root: Path | None) -> _Plan:
         source_version=source.version,
         character_count=len(characters),
         files=dict(sorted(files.items())),
+        recipe=recipe,
     )
-    return _Plan(copies=copies, generated=generated, manifest=manifest)
+    derived = tuple(sorted(sources)) if derive is not None else ()
+    return _Plan(copies=copies, generated=generated, manifest=manifest, derived=derived, derive=derive)
 
 
-def _is_current(target: Path, manifest: Manifest) -> bool:
+def _optimised(
+    spec: BundleSpec, sources: dict[str, Path], characters: list[str]
+) -> tuple[list[str], Callable[[], Mapping[str, bytes]], dict[str, object]]:
+    # Imported here: only optimised bundles need the `onnx` package.
+    from .optimise import OPTIMISER_VERSION, optimise_bundle_models
+    from .optimise.charset_head import kept_classes
+
+    optimisation = spec.optimisation
+    assert optimisation is not None
+    if set(sources) != {"det/inference.onnx", "rec/inference.onnx"}:
+        raise BundleBuildError(f"bundle {spec.name!r}: only ONNX det/rec models can be optimised")
+    _, kept = kept_classes(characters, optimisation.charset)
+
+    def derive() -> Mapping[str, bytes]:
+        models = optimise_bundle_models(
+            sources["det/inference.onnx"], sources["rec/inference.onnx"], characters, optimisation
+        )
+        return {"det/inference.onnx": models.det, "rec/inference.onnx": models.rec}
+
+    recipe = {
+        "optimiser_version": OPTIMISER_VERSION,
+        **optimisation.recipe(),
+        "sources": {relative: sha256_file(path) for relative, path in sorted(sources.items())},
+    }
+    return kept, derive, recipe
+
+
+def _is_current(target: Path, plan: _Plan) -> bool:
     try:
         existing = read_manifest(target)
-        if existing != manifest:
+        if set(existing.files) != set(plan.manifest.files) | set(plan.derived):
+            return False
+        planned_part = {k: v for k, v in existing.files.items() if k not in plan.derived}
+        if replace(existing, files=planned_part) != plan.manifest:
             return False
         check_files(target, existing)
     except BundleVerificationError:
@@ -95,8 +141,15 @@ def build_bundle(
     plan = _plan(spec, source_root)
     dest = Path(dest)
     target = dest / spec.name
-    if not force and _is_current(target, plan.manifest):
+    if not force and _is_current(target, plan):
         return BuildResult(bundle=spec.name, path=target, status="unchanged")
+    derived = dict(plan.derive()) if plan.derive is not None else {}
+    manifest = replace(
+        plan.manifest,
+        files=dict(
+            sorted({**plan.manifest.files, **{k: hashlib.sha256(v).hexdigest() for k, v in derived.items()}}.items())
+        ),
+    )
 
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -104,7 +157,7 @@ def build_bundle(
     except OSError as exc:
         raise BundleBuildError(f"cannot create a staging directory in {dest}: {exc}") from exc
     try:
-        _write(staging, plan)
+        _write(staging, plan.copies, {**plan.generated, **derived}, manifest)
         _swap_into_place(staging, target)
     except OSError as exc:
         raise BundleBuildError(f"building {spec.name!r} into {target} failed: {exc}") from exc
@@ -113,21 +166,21 @@ def build_bundle(
     return BuildResult(bundle=spec.name, path=target, status="built")
 
 
-def _write(staging: Path, plan: _Plan) -> None:
+def _write(staging: Path, copies: Mapping[str, Path], generated: Mapping[str, bytes], manifest: Manifest) -> None:
     os.chmod(staging, _DIR_MODE)
-    for relative, source in plan.copies.items():
+    for relative, source in copies.items():
         path = _prepare(staging, relative)
         shutil.copyfile(source, path)
         os.chmod(path, _FILE_MODE)
-    for relative, data in plan.generated.items():
+    for relative, data in generated.items():
         path = _prepare(staging, relative)
         path.write_bytes(data)
         os.chmod(path, _FILE_MODE)
     # The manifest goes last: a staging dir without one is never mistaken for a bundle.
     manifest_path = staging / MANIFEST_NAME
-    manifest_path.write_bytes(plan.manifest.to_json())
+    manifest_path.write_bytes(manifest.to_json())
     os.chmod(manifest_path, _FILE_MODE)
-    check_files(staging, plan.manifest)
+    check_files(staging, manifest)
 
 
 def _prepare(root: Path, relative: str) -> Path:

@@ -36,6 +36,9 @@ class Manifest:
     character_count: int
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     format_version: int = FORMAT_VERSION
+    # How files were derived rather than copied (source hashes, optimisation settings):
+    # what decides a rebuild when the derived files' own hashes cannot be known up front.
+    recipe: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return (json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -52,6 +55,7 @@ class Manifest:
             character_count=int(raw["character_count"]),
             files=dict(raw["files"]),
             format_version=int(raw["format_version"]),
+            recipe=dict(raw.get("recipe", {})),
         )
 
 

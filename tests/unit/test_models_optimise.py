@@ -1,0 +1,195 @@
+"""models/optimise: each rewrite checked on a tiny model built here, not on the wheel's."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from bucket_ocr.models.errors import BundleBuildError
+from bucket_ocr.models.optimise.calibration import calibration_set
+from bucket_ocr.models.optimise.charset_head import kept_classes, slice_head
+from bucket_ocr.models.optimise.quantize import after_last, quantize_int8
+from bucket_ocr.models.optimise.text_height import insert_text_height
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {model.graph.input[0].name: x})[0]
+
+
+def _ctc_head(features: int, classes: int, seed: int = 0) -> onnx.ModelProto:
+    """x [N, T, F] -> MatMul -> Add -> Softmax, the shape of PP-OCR's CTC head."""
+    rng = np.random.default_rng(seed)
+    weight = numpy_helper.from_array(rng.normal(size=(features, classes)).astype(np.float32), "w")
+    bias = numpy_helper.from_array(rng.normal(size=(classes,)).astype(np.float32), "b")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["logits"]),
+            helper.make_node("Add", ["logits", "b"], ["biased"]),
+            helper.make_node("Identity", ["biased"], ["same"]),
+            helper.make_node("Softmax", ["same"], ["probs"], axis=-1),
+        ],
+        "head",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "t", features])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["n", "t", classes])],
+        initializer=[weight, bias],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def test_latin_charset_keeps_blank_space_and_latin_letters_in_order() -> None:
+    # given a dictionary mixing scripts, in model output order after the CTC blank
+    characters = ["a", "中", "ñ", "α", "€", "É", "字", "¿"]
+    # when the Latin classes are chosen
+    classes, kept = kept_classes(characters, "latin")
+    # then blank (0) leads, space (len + 1) ends, and Latin characters keep their order
+    assert kept == ["a", "ñ", "€", "É", "¿"]
+    assert classes == [0, 1, 3, 5, 6, 8, len(characters) + 1]
+
+
+def test_unknown_charset_is_a_named_build_error() -> None:
+    with pytest.raises(BundleBuildError, match="unknown charset 'klingon'"):
+        kept_classes(["a"], "klingon")
+
+
+def test_sliced_head_scores_exactly_the_kept_classes() -> None:
+    # given a CTC head over 10 classes and its output before slicing
+    model = _ctc_head(features=6, classes=10)
+    x = np.random.default_rng(1).normal(size=(2, 5, 6)).astype(np.float32)
+    weight = numpy_helper.to_array(model.graph.initializer[0])
+    bias = numpy_helper.to_array(model.graph.initializer[1])
+    keep = [0, 2, 3, 7, 9]
+    # when the head is cut to five classes
+    slice_head(model, keep, expected_classes=10)
+    # then it outputs five, the softmax over just those logits
+    probs = _run(model, x)
+    assert probs.shape == (2, 5, 5)
+    np.testing.assert_allclose(probs, _softmax(x @ weight[:, keep] + bias[keep]), rtol=1e-5, atol=1e-6)
+    assert model.graph.output[0].type.tensor_type.shape.dim[-1].dim_value == 5
+
+
+def test_head_with_another_class_count_is_refused() -> None:
+    with pytest.raises(BundleBuildError, match="has 10 classes, the dictionary implies 12"):
+        slice_head(_ctc_head(features=4, classes=10), [0, 1], expected_classes=12)
+
+
+def test_model_not_ending_in_a_ctc_head_is_refused() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "plain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    with pytest.raises(BundleBuildError, match="does not end in MatMul, Add, Softmax"):
+        slice_head(helper.make_model(graph), [0], expected_classes=4)
+
+
+def _line_model(height: int = 48) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "line",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, height, "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3, height, "w"])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+
+
+def test_text_height_shrinks_the_line_and_pads_it_white_to_the_model_height() -> None:
+    # given a 48-pixel line model and a line image of dark text rows between lighter ones
+    model = _line_model()
+    line = np.full((1, 3, 48, 96), -1.0, np.float32)
+    line[:, :, 12:36, :] = 0.0
+    # when text is read at 32 pixels
+    insert_text_height(model, 32)
+    out = _run(model, line)
+    # then the network sees 48 rows: 8 white, the line scaled by 2/3, 8 white; width 2/3
+    assert out.shape == (1, 3, 48, 64)
+    assert np.all(out[:, :, :8] == 1.0) and np.all(out[:, :, 40:] == 1.0)
+    assert np.allclose(out[:, :, 8 + 10 : 8 + 22], 0.0, atol=1e-6)  # the text rows, scaled
+    assert np.allclose(out[:, :, 8:14], -1.0, atol=1e-6)
+
+
+def test_text_height_equal_to_the_model_height_changes_nothing() -> None:
+    model = _line_model()
+    insert_text_height(model, 48)
+    assert [node.op_type for node in model.graph.node] == ["Identity"]
+
+
+@pytest.mark.parametrize("height", [4, 64])
+def test_text_height_outside_the_model_input_is_refused(height: int) -> None:
+    with pytest.raises(BundleBuildError, match=f"text height {height} must be between 8"):
+        insert_text_height(_line_model(), height)
+
+
+def _conv_net() -> onnx.ModelProto:
+    rng = np.random.default_rng(2)
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(8, 3, 3, 3)).astype(np.float32) * 0.3, "w1"),
+        numpy_helper.from_array(rng.normal(size=(4, 8, 1, 1)).astype(np.float32) * 0.3, "w2"),
+    ]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="backbone_conv"),
+            helper.make_node("Relu", ["c1"], ["r1"], name="backbone_relu"),
+            helper.make_node("Concat", ["r1", "r1"], ["cat"], axis=1, name="fuse"),
+            helper.make_node("Slice", ["cat", "starts", "ends", "axes"], ["half"], name="head_slice"),
+            helper.make_node("Conv", ["half", "w2"], ["y"], name="head_conv"),
+        ],
+        "convs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 16, 16])],
+        initializer=[
+            *inits,
+            numpy_helper.from_array(np.array([0], np.int64), "starts"),
+            numpy_helper.from_array(np.array([8], np.int64), "ends"),
+            numpy_helper.from_array(np.array([1], np.int64), "axes"),
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_int8_quantisation_keeps_the_chosen_nodes_float_and_the_output_close() -> None:
+    # given a small conv net and calibration samples like its inputs
+    model = _conv_net()
+    rng = np.random.default_rng(3)
+    samples = [rng.normal(size=(1, 3, 16, 16)).astype(np.float32) for _ in range(8)]
+    expected = _run(model, samples[0])
+    # when quantised with everything after the last Concat left in float
+    quantized = quantize_int8(model, samples, after_last("Concat"))
+    # then the backbone runs in int8, the head in float, and the output stays close
+    ops = [node.op_type for node in quantized.graph.node]
+    assert "QLinearConv" in ops and "Conv" in ops
+    got = _run(quantized, samples[0])
+    assert np.abs(got - expected).max() < 0.05 * np.abs(expected).max()
+
+
+def test_split_point_missing_from_the_graph_is_a_named_build_error() -> None:
+    with pytest.raises(BundleBuildError, match="no AveragePool node"):
+        after_last("AveragePool", before="MatMul")(_conv_net())
+
+
+def test_calibration_pages_and_lines_are_preprocessed_like_paddlex_and_reproducible() -> None:
+    # given two calibration sets from the same seed and one from another
+    first = calibration_set(pages=2, lines=6, det_limit_side_len=960, seed=7)
+    again = calibration_set(pages=2, lines=6, det_limit_side_len=960, seed=7)
+    other = calibration_set(pages=2, lines=6, det_limit_side_len=960, seed=8)
+    # then det pages are capped at 960 on a 32-pixel grid, lines are 48 high and >= 320 wide
+    assert len(first.det) == 2 and len(first.rec) == 6
+    for page in first.det:
+        _, channels, height, width = page.shape
+        assert channels == 3 and max(height, width) <= 960 and height % 32 == 0 and width % 32 == 0
+    for line in first.rec:
+        assert line.shape[:3] == (1, 3, 48) and line.shape[3] >= 320
+        assert line.min() >= -1.0 and line.max() <= 1.0
+        assert line.min() < -0.5  # dark ink on the line, not an empty crop
+    # and the same seed gives the same tensors, another seed other ones
+    assert all(np.array_equal(a, b) for a, b in zip(first.rec, again.rec, strict=True))
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first.rec, other.rec))
