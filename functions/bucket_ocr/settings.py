@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bucket_ocr.errors import ConfigurationError
+from bucket_ocr.models.bundles import DEFAULT_BUNDLE
 
 REQUIRED_VARIABLES = ("OCR_RESULTS_BUCKET", "OCR_DEAD_LETTER_QUEUE_URL", "OCR_MODELS_DIR")
-
-DEFAULT_BUNDLE = "pp-ocrv6-small-onnx"
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..models.bundles import DEFAULT_BUNDLE
+
 
 @dataclass(frozen=True)
 class EngineConfig:
     models_dir: Path  # root written by `bucket-ocr-models build --dest`
-    bundle: str = "pp-ocrv6-small-onnx"
+    bundle: str = DEFAULT_BUNDLE
     language: str = "en"  # informational: the bundle's rec model fixes the charset
     # Detection input is capped to this long side; larger pages are downscaled first.
     # 960 keeps A4 at 150-200 DPI legible while cutting detection time by ~a third.
