@@ -323,3 +323,11 @@ def test_the_wildcard_check_can_fail():
         "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}]}}}
     (statement,) = iam_statements(resources)
     assert "*" in statement["Action"] and statement["Resource"] == "*"
+
+
+def test_model_bundle_parameter_offers_every_bundle_the_image_carries_and_defaults_to_the_function_default() -> None:
+    from bucket_ocr.models import BUNDLES, DEFAULT_BUNDLE
+
+    parameter = load_template()["Parameters"]["ModelBundle"]
+    assert sorted(parameter["AllowedValues"]) == sorted(BUNDLES)
+    assert parameter["Default"] == DEFAULT_BUNDLE
