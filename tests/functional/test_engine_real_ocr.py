@@ -200,8 +200,7 @@ _SANDBOXED_RUN = textwrap.dedent(
 
     sys.addaudithook(hook)
     sys.path.insert(0, os.getcwd())
-    from bucket_ocr.models import DEFAULT_BUNDLE
-from bucket_ocr.engine import EngineConfig, OcrEngine
+    from bucket_ocr.engine import EngineConfig, OcrEngine
     from tests.support.pages import render_text_page
     engine = OcrEngine(EngineConfig(models_dir=models_dir, bundle=bundle, cache_dir=cache_dir))
     lines = engine.recognize(render_text_page(["Invoice number 12345"], width=4, height=1, dpi=150))
