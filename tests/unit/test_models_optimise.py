@@ -11,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 from bucket_ocr.models.errors import BundleBuildError
 from bucket_ocr.models.optimise.calibration import calibration_set
 from bucket_ocr.models.optimise.charset_head import kept_classes, slice_head
+from bucket_ocr.models.optimise.gelu import fuse_gelu
 from bucket_ocr.models.optimise.quantize import after_last, quantize_int8
 from bucket_ocr.models.optimise.text_height import insert_text_height
 
@@ -193,3 +194,49 @@ def test_calibration_pages_and_lines_are_preprocessed_like_paddlex_and_reproduci
     # and the same seed gives the same tensors, another seed other ones
     assert all(np.array_equal(a, b) for a, b in zip(first.rec, again.rec, strict=True))
     assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first.rec, other.rec))
+
+
+def _erf_gelu_model() -> onnx.ModelProto:
+    """GELU as paddle2onnx exports it: x * 0.5 * (1 + erf(x / sqrt 2)), then a Relu."""
+    constants = [
+        numpy_helper.from_array(np.array(np.sqrt(2.0), np.float32), "sqrt2"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(np.array(0.5, np.float32), "half"),
+    ]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Div", ["x", "sqrt2"], ["scaled"]),
+            helper.make_node("Erf", ["scaled"], ["erf"]),
+            helper.make_node("Add", ["erf", "one"], ["plus_one"]),
+            helper.make_node("Mul", ["x", "plus_one"], ["times_x"]),
+            helper.make_node("Mul", ["times_x", "half"], ["gelu"]),
+            helper.make_node("Relu", ["gelu"], ["y"]),
+        ],
+        "gelu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
+        initializer=constants,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_erf_gelu_becomes_one_onnxruntime_gelu_with_the_same_output() -> None:
+    # given the five-node GELU of the exporter
+    model = _erf_gelu_model()
+    x = np.linspace(-4, 4, 16, dtype=np.float32).reshape(2, 8)
+    expected = _run(model, x)
+    # when fused
+    fused = fuse_gelu(model)
+    # then one Gelu node replaces the five, and the output is unchanged
+    assert fused == 1
+    assert [node.op_type for node in model.graph.node] == ["Gelu", "Relu"]
+    np.testing.assert_allclose(_run(model, x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_look_alike_that_is_not_gelu_is_left_alone() -> None:
+    # given the same shape of graph but with 0.7 instead of 0.5
+    model = _erf_gelu_model()
+    model.graph.initializer[2].CopyFrom(numpy_helper.from_array(np.array(0.7, np.float32), "half"))
+    # when fusion runs, then nothing changes
+    assert fuse_gelu(model) == 0
+    assert len(model.graph.node) == 6

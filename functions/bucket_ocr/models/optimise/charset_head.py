@@ -68,8 +68,23 @@ def slice_head(model: onnx.ModelProto, classes: Sequence[int], expected_classes:
         dims = output.type.tensor_type.shape.dim
         if dims and dims[-1].HasField("dim_value"):
             dims[-1].dim_value = len(classes)
-    # Intermediate shapes recorded by the exporter would still say 18,710.
+    # Shapes the exporter recorded between the head and the output would still say
+    # 18,710; the rest stay, since type inference cannot see through every node.
+    stale = {name for node in producer.values() if node in _head_path(softmax, producer) for name in node.output}
+    kept_info = [info for info in graph.value_info if info.name not in stale]
     del graph.value_info[:]
+    graph.value_info.extend(kept_info)
+
+
+def _head_path(softmax, producer) -> list:
+    """Softmax back to the MatMul: every node whose output has one entry per class."""
+    path, node = [], softmax
+    while node is not None:
+        path.append(node)
+        if node.op_type == "MatMul":
+            break
+        node = producer.get(node.input[0])
+    return path
 
 
 def _skip_identity(node, producer):

@@ -12,12 +12,13 @@ from ..bundles import Optimisation
 from ..errors import BundleBuildError
 from .calibration import calibration_set
 from .charset_head import kept_classes, slice_head
+from .gelu import fuse_gelu
 from .quantize import after_last, named, quantize_int8
 from .text_height import NODE_PREFIX, insert_text_height
 
 # Part of every optimised bundle's recipe: bump it when this code changes what it writes,
 # so `bucket-ocr-models build` rebuilds bundles made by an older version.
-OPTIMISER_VERSION = 1
+OPTIMISER_VERSION = 4
 
 _CALIBRATION_SEED = 1729
 _CALIBRATION_PAGES = 6
@@ -46,6 +47,9 @@ def optimise_bundle_models(
             det_limit_side_len=optimisation.calibration_det_limit_side_len,
             seed=_CALIBRATION_SEED,
         )
+        # Recognition only: fusing detection's GELUs measured no faster, and its
+        # recalibration cost a few hundredths of a percent of CER.
+        fuse_gelu(rec)
         # Detection: the head after the last FPN concat stays float (box edges).
         det = quantize_int8(det, samples.det, after_last("Concat"))
         # Recognition: the backbone (up to its last pooling before the attention neck) is
