@@ -60,7 +60,9 @@ def _once_rows(once: dict[str, Any], report: dict[str, Any]) -> list[tuple[str, 
                          _fmt(figure["pages_per_minute"], "{:.1f}")))
     overhead = report.get("function_overhead")
     if overhead:
-        rows.append(("function path / engine time in the same invocation", f"{overhead['ratio']:.3f} ({overhead['overhead_percent']:+.1f}%)"))
+        rows.append(("function path / decode + OCR in the same invocation", f"{overhead['ratio']:.3f} ({overhead['overhead_percent']:+.1f}%)"))
+        if overhead.get("ocr_only_ratio"):
+            rows.append(("function path / OCR alone in the same invocation", f"{overhead['ocr_only_ratio']:.3f}"))
         if overhead.get("paired_ratio"):
             rows.append(("function path / separate bare engine run (noisier)", f"{overhead['paired_ratio']:.3f}"))
     return rows

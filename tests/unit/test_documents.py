@@ -74,6 +74,19 @@ def test_every_tiff_page_is_read():
     doc_type, pages = pages_of(data)
     assert doc_type is DocumentType.TIFF
     assert [p.size for p in pages] == [(50, 40), (60, 30), (70, 20)]
+    # each page keeps its own pixels after the file moved on to the next one
+    assert [p.getpixel((0, 0)) for p in pages] == [(255, 255, 255), (0, 0, 0), (255, 0, 0)]
+
+
+def test_transparent_image_is_read_as_white_paper():
+    # given black text pixels on a fully transparent black background
+    image = Image.new("RGBA", (40, 20), (0, 0, 0, 0))
+    image.putpixel((5, 5), (0, 0, 0, 255))
+    # when decoded, then the background is white and the ink stays black
+    _, pages = pages_of(encode(image, "PNG"))
+    assert pages[0].mode == "RGB"
+    assert pages[0].getpixel((0, 0)) == (255, 255, 255)
+    assert pages[0].getpixel((5, 5)) == (0, 0, 0)
 
 
 def test_every_pdf_page_is_rendered_at_the_configured_dpi():

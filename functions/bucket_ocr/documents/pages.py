@@ -18,9 +18,11 @@ from bucket_ocr.errors import (
     TooManyPagesError,
     UnsupportedDocumentError,
 )
+from bucket_ocr.imaging import opaque_rgb
 from bucket_ocr.settings import Limits
 
 _POINTS_PER_INCH = 72
+_EXIF_ORIENTATION = 0x0112
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,25 @@ def _image_pages(data: bytes, where: ObjectRef, limits: Limits) -> Iterator[Imag
     for index, frame in enumerate(ImageSequence.Iterator(image)):
         _check_pixels(frame.size, index, where, limits)
         try:
-            page = ImageOps.exif_transpose(frame).convert("RGB")
+            page = _upright_rgb(frame, single=frames == 1)
         except (OSError, SyntaxError, ValueError) as cause:
             raise CorruptDocumentError(
                 f"page {index + 1} cannot be decoded: {cause}", bucket=where.bucket, key=where.key
             ) from cause
         yield page
+
+
+def _upright_rgb(frame: Image.Image, *, single: bool) -> Image.Image:
+    # exif_transpose and convert each return a full copy even when there is nothing to
+    # do (~10 MB for an A4 page at 200 DPI); skip them then. The frame of a multi-page
+    # file is reused by the next seek, so those pages are always copied.
+    if frame.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        frame = ImageOps.exif_transpose(frame)
+    elif not single:
+        frame = frame.copy()
+    page = opaque_rgb(frame)
+    page.load()
+    return page
 
 
 def _pdf_pages(data: bytes, where: ObjectRef, limits: Limits, dpi: int) -> Iterator[Image.Image]:

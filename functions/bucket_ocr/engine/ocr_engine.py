@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..imaging import opaque_rgb
 from ..models.errors import BundleVerificationError
 from ..models.manifest import Manifest, check_files, read_manifest
 from .config import EngineConfig
@@ -136,13 +137,8 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
 
 
 def _to_bgr_array(image: "Image.Image") -> np.ndarray:
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        # Dropping alpha would turn a transparent background into whatever colour its
-        # pixels hold (often black, hiding black text); flatten onto white paper instead.
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     # PaddleX treats ndarray input as OpenCV-style BGR.
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = np.asarray(opaque_rgb(image))
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 

@@ -60,7 +60,9 @@ class ResultStore:
         # S3 metadata is ASCII only; etags and version ids are, keys are not, so only
         # these go into it.
         metadata = {_STATUS: document["status"], _ETAG: source.get("etag") or "", _VERSION: source.get("version_id") or ""}
-        body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+        # Compact: results are read by programs, and a page's lines with their polygons
+        # are a third smaller and quicker to write without indentation.
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         with storage_errors(ObjectRef(self._bucket, result_key), "PUT result", missing_is_permanent=False):
             if self._text_sidecar and document["status"] == "succeeded":
                 self._s3.put_object(
