@@ -235,3 +235,18 @@ def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
     assert report["violations"] == []
     assert Path(report["home"]).is_relative_to(cache_dir)
     assert (cache_dir / "paddlex").is_dir()
+
+
+def test_onnx_bundles_recognise_lines_on_parallel_single_threaded_sessions(
+    built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # given the default bundle with two recognition workers, and the same with one
+    two = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("two"), rec_workers=2))
+    one = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("one"), rec_workers=1))
+    # then the parallel recogniser is really in place and says so
+    assert two.describe()["settings"]["rec_workers"] == 2
+    assert one.describe()["settings"]["rec_workers"] == 1
+    # and, on a page of many lines, both read the same text in the same order
+    page = _page(INVOICE_LINES + OTHER_LINES)
+    assert [line.text for line in two.recognize(page)] == [line.text for line in one.recognize(page)]
+    assert [line.text for line in two.recognize(page)] == INVOICE_LINES + OTHER_LINES

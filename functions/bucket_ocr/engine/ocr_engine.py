@@ -20,6 +20,7 @@ from ..imaging import opaque_rgb
 from ..models.errors import BundleVerificationError
 from ..models.manifest import Manifest, check_files, read_manifest
 from .config import EngineConfig
+from . import parallel_recognition
 from .errors import EngineError, EngineLoadError
 from .reading_order import reading_order
 from .runtime_env import prepare_runtime_env
@@ -42,6 +43,9 @@ class OcrEngine:
         self._manifest = _load_manifest(self._bundle_dir, config.bundle)
         prepare_runtime_env(config.cache_dir)
         self._ocr = _create_paddleocr(self._bundle_dir, self._manifest, config)
+        self._rec_workers = 1
+        if self._manifest.engine == "onnxruntime":
+            self._rec_workers = parallel_recognition.install(self._ocr, _rec_workers(config))
 
     def recognize(self, image: "Image.Image") -> list[TextLine]:
         """OCR one page image; lines come back in reading order."""
@@ -71,6 +75,8 @@ class OcrEngine:
             "language": self._config.language,
             "settings": {
                 "det_limit_side_len": self._config.det_limit_side_len,
+                "rec_batch_size": self._config.rec_batch_size,
+                "rec_workers": self._rec_workers,
                 "det_limit_type": "max",
                 "cpu_threads": _cpu_threads(self._config),
                 "engine": self._manifest.engine,
@@ -102,6 +108,10 @@ def _cpu_threads(config: EngineConfig) -> int:
         return os.cpu_count() or 1
 
 
+def _rec_workers(config: EngineConfig) -> int:
+    return config.rec_workers if config.rec_workers is not None else _cpu_threads(config)
+
+
 def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig) -> Any:
     threads = _cpu_threads(config)
     options: dict[str, Any] = {
@@ -116,6 +126,7 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
         # "max" caps the long side; PaddleOCR's default ("min") upsizes, never downsizes.
         "text_det_limit_type": "max",
         "text_det_limit_side_len": config.det_limit_side_len,
+        "text_recognition_batch_size": config.rec_batch_size,
         "device": "cpu",
     }
     if manifest.engine == "onnxruntime":
