@@ -42,7 +42,11 @@ def soak(corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapp
         "every": max(1, pages // 20),
     }
     result = run_child("soak", args, env)
-    return {"means": f"one warm instance, {pages} consecutive pages cycling the corpus; RSS growth after {warmup} warm-up pages", **result}
+    return {
+        "means": f"one warm instance, {pages} consecutive pages cycling the corpus; growth of the highest RSS "
+        f"over the last pass through the corpus against the first pass after {warmup} warm-up pages",
+        **result,
+    }
 
 
 def throughput(

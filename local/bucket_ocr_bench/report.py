@@ -50,7 +50,7 @@ def _once_rows(once: dict[str, Any], report: dict[str, Any]) -> list[tuple[str, 
         rows.append((f"peak RSS, {memory['pages']}-page PDF, MB", _fmt(memory["peak_rss_mb"], "{:.0f}")))
     if once.get("soak"):
         soak = once["soak"]
-        rows.append((f"RSS after {soak['warmup_pages']} / {soak['pages']} pages, MB",
+        rows.append((f"highest RSS over the first / last pass of the corpus, {soak['pages']} pages, MB",
                      f"{_fmt(soak['rss_mb_after_warmup'], '{:.0f}')} / {_fmt(soak['rss_mb_end'], '{:.0f}')}"))
         rows.append(("RSS growth over the soak, %", _fmt(soak["growth_percent"])))
     for key in ("1_workers", "2_workers"):
