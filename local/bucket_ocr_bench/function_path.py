@@ -140,14 +140,16 @@ class MotoFunctionPath:
         invoked = time.perf_counter()
         response = self.app.handle(event)
         handler_seconds = time.perf_counter() - invoked
-        _discard_metrics()  # the Lambda handler flushes them per invocation; we call the app below it
-        self.sqs.delete_message(QueueUrl=self.events_url, ReceiptHandle=message["ReceiptHandle"])
         if response.get("batchItemFailures"):
             raise MeasurementError(f"the function failed on {key}: {response}")
         body = self.s3.get_object(
             Bucket=self.results_bucket, Key=result_key_for(self.settings.results_prefix, self.input_bucket, key)
         )["Body"].read()
         total = time.perf_counter() - started
+        # After the clock: the poller deletes the message once the function has returned,
+        # while the result is already in the bucket.
+        _discard_metrics()  # the Lambda handler flushes them per invocation; we call the app below it
+        self.sqs.delete_message(QueueUrl=self.events_url, ReceiptHandle=message["ReceiptHandle"])
         result = json.loads(body)
         if result.get("status") != "succeeded":
             raise MeasurementError(f"the function's result for {key} is {result.get('status')}: {result.get('error')}")
