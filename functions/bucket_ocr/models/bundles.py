@@ -9,7 +9,7 @@ from the same files and then rewritten by `models/optimise` (the default is one)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Literal, Mapping
 
@@ -48,12 +48,7 @@ class Optimisation:
     calibration_det_limit_side_len: int = 960
 
     def recipe(self) -> dict[str, object]:
-        return {
-            "charset": self.charset,
-            "rec_text_height": self.rec_text_height,
-            "int8": self.int8,
-            "calibration_det_limit_side_len": self.calibration_det_limit_side_len,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
