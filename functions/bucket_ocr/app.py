@@ -17,7 +17,7 @@ from bucket_ocr.clients import make_clients
 from bucket_ocr.errors import EventError, TransientError
 from bucket_ocr.events import EventKind, ObjectRecord, classify, records_from_payload
 from bucket_ocr.events.routing import records_from_sqs_body
-from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
+from bucket_ocr.failures.dead_letters import dead_letter_body, dead_letter_queue
 from bucket_ocr.observability import count_failure, logger
 from bucket_ocr.processing import Engine, ObjectProcessor, Outcome
 from bucket_ocr.settings import Settings
@@ -48,7 +48,7 @@ class OcrApp:
     def __init__(self, settings: Settings, engine: Engine, s3: Any, sqs: Any):
         self.settings = settings
         self.engine = engine
-        self.dead_letters = DeadLetterQueue(sqs, settings.dead_letter_queue_url)
+        self.dead_letters = dead_letter_queue(settings.dead_letter_queue_url, sqs)
         self.processor = ObjectProcessor(settings, engine, s3, self.dead_letters)
         # A batch whose every message failed still answers with the list, like a partial
         # one, instead of raising: Lambda redelivers exactly the same messages either way.

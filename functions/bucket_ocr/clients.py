@@ -16,6 +16,10 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, s3={"addressin
 
 def make_clients(settings: Settings, session: boto3.Session | None = None) -> tuple[Any, Any]:
     session = session or boto3.Session()
-    s3 = session.client("s3", endpoint_url=settings.s3_endpoint_url, config=_CONFIG)
+    s3 = s3_client(settings.s3_endpoint_url, session)
     sqs = session.client("sqs", endpoint_url=settings.sqs_endpoint_url, config=_CONFIG)
     return s3, sqs
+
+
+def s3_client(endpoint_url: str | None, session: boto3.Session | None = None) -> Any:
+    return (session or boto3.Session()).client("s3", endpoint_url=endpoint_url, config=_CONFIG)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
 from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.models.bundles import DEFAULT_BUNDLE
 
@@ -45,7 +46,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = _Reader(os.environ if environ is None else environ)
+        env = EnvironmentReader(os.environ if environ is None else environ)
         settings = cls(
             results_bucket=env.required("OCR_RESULTS_BUCKET"),
             dead_letter_queue_url=env.required("OCR_DEAD_LETTER_QUEUE_URL"),
@@ -67,6 +68,9 @@ class Settings:
             det_limit_side_len=env.integer("OCR_DET_LIMIT_SIDE_LEN", 960, low=32, high=8192),
         )
         settings.refuse_trigger_loop()
+        if is_amqp_url(settings.dead_letter_queue_url):
+            # Checked now so a URL without its queue fails at cold start, not at the first letter.
+            parse_amqp_url(settings.dead_letter_queue_url, variable="OCR_DEAD_LETTER_QUEUE_URL", queue_required=True)
         return settings
 
     def refuse_trigger_loop(self) -> None:
@@ -90,7 +94,9 @@ def _normalise_prefix(prefix: str) -> str:
     return f"{prefix}/" if prefix else ""
 
 
-class _Reader:
+class EnvironmentReader:
+    """Typed reads of an environment; every refusal is a ``ConfigurationError`` naming the variable."""
+
     def __init__(self, environ: Mapping[str, str]):
         self._env = environ
 

@@ -1,20 +1,19 @@
-"""Dead-letter messages for permanent failures.
+"""Dead-letter messages for permanent failures, and the queue they go to.
 
 The message carries the original record untouched, so redriving it is re-sending the
 ``record`` as an event; error type and attempt are attributes too, so a queue console or
-a filter can sort failures without parsing bodies.
+a filter can sort failures without parsing bodies. The body is the same on every
+backend; the queue's URL picks the backend once, at cold start: an SQS queue URL, or an
+``amqp://`` URL naming a queue on the self-hosted broker.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bucket_ocr.errors import StorageUnavailableError
+from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
 
 MESSAGE_VERSION = "1.0"
 
@@ -41,27 +40,23 @@ def dead_letter_body(
     }
 
 
-class DeadLetterQueue:
-    def __init__(self, sqs: Any, queue_url: str):
-        self._sqs = sqs
-        self._queue_url = queue_url
 
+
+class DeadLetterQueue(Protocol):
     def send(self, body: dict[str, Any]) -> str:
-        try:
-            response = self._sqs.send_message(
-                QueueUrl=self._queue_url,
-                MessageBody=json.dumps(body, ensure_ascii=False),
-                MessageAttributes={
-                    "error_type": {"DataType": "String", "StringValue": body["error_type"]},
-                    "attempt": {"DataType": "Number", "StringValue": str(body["attempt"])},
-                },
-            )
-        except (ClientError, BotoCoreError) as cause:
-            # Not being able to record a failure is itself worth a retry: raising hands
-            # the event back to the platform instead of dropping it.
-            raise StorageUnavailableError(
-                f"cannot send to the dead-letter queue {self._queue_url}: {cause}",
-                bucket=str(body.get("bucket")),
-                key=str(body.get("key")),
-            ) from cause
-        return response["MessageId"]
+        """Store one letter; raise ``StorageUnavailableError`` when it cannot be stored."""
+
+
+def dead_letter_queue(queue_url: str, sqs: Any) -> DeadLetterQueue:
+    if is_amqp_url(queue_url):
+        from bucket_ocr.failures.amqp_queue import AmqpDeadLetterQueue
+
+        return AmqpDeadLetterQueue(parse_amqp_url(queue_url, variable="OCR_DEAD_LETTER_QUEUE_URL", queue_required=True))
+    from bucket_ocr.failures.sqs_queue import SqsDeadLetterQueue
+
+    return SqsDeadLetterQueue(sqs, queue_url)
+
+
+def letter_attributes(body: dict[str, Any]) -> dict[str, str]:
+    """What a queue shows beside the body, to sort letters without reading them."""
+    return {"error_type": str(body["error_type"]), "attempt": str(body["attempt"])}

@@ -1,0 +1,110 @@
+"""The consume loop: one message at a time, acknowledged only once it is settled.
+
+pika's blocking connection is not thread-safe and sends heartbeats only while this
+thread calls into it, so the handler runs on one other thread (always the same one: the
+engine is loaded on it and PaddleOCR is not thread-safe) while this one keeps the
+connection alive (a 60 s page must not cost the connection) and acks or nacks afterwards.
+
+A lost broker is reconnected with backoff; the message in hand when it went is finished
+first, and since it could not be acknowledged RabbitMQ delivers it again, where the
+function's duplicate check finds its result. SIGTERM lets the message in hand finish.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bucket_ocr.amqp import connect, unavailable_errors
+from bucket_ocr.observability import logger
+from bucket_ocr.worker.invocation import Message, Verdict
+from bucket_ocr.worker.settings import WorkerSettings
+
+PUMP_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class Consumer:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        invoke: Callable[[Message], Verdict],
+        executor: ThreadPoolExecutor,
+        *,
+        stopping: threading.Event,
+        name: str,
+    ):
+        self._settings = settings
+        self._invoke = invoke
+        self._executor = executor
+        self._stopping = stopping
+        self._name = name
+        self._held: tuple[Any, Any, bytes] | None = None
+
+    def run(self) -> None:
+        backoff = 1.0
+        while not self._stopping.is_set():
+            try:
+                self._consume()
+                backoff = 1.0
+            except unavailable_errors() as lost:
+                logger.warning(
+                    "broker unavailable: reconnecting",
+                    extra={"broker": self._settings.broker.redacted, "error": f"{type(lost).__name__}: {lost}", "retry_in": backoff},
+                )
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _consume(self) -> None:
+        topology = self._settings.topology
+        connection = connect(self._settings.broker, name=self._name)
+        try:
+            channel = connection.channel()
+            # Declared by every worker as well as by `setup`: idempotent, and a worker that
+            # starts first (or meets a broker whose data was lost) still finds its queues.
+            topology.declare(channel)
+            channel.basic_qos(prefetch_count=1)
+            channel.basic_consume(topology.work_queue, on_message_callback=self._hold)
+            logger.info("consuming", extra={"queue": topology.work_queue, "broker": self._settings.broker.redacted})
+            while not self._stopping.is_set():
+                connection.process_data_events(time_limit=1)
+                if self._held is not None:
+                    self._settle(connection, channel, self._held)
+        finally:
+            self._held = None
+            if connection.is_open:
+                # Closing hands any unacknowledged message back to the queue.
+                connection.close()
+
+    def _hold(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        # Called from inside process_data_events: only note the message; it is handled
+        # from the loop, where the connection can be pumped while it runs.
+        self._held = (method, properties, body)
+
+    def _settle(self, connection: Any, channel: Any, held: tuple[Any, Any, bytes]) -> None:
+        method, properties, body = held
+        message = Message(
+            body=body,
+            exchange=method.exchange,
+            routing_key=method.routing_key,
+            message_id=properties.message_id,
+            delivery_count=int((properties.headers or {}).get("x-delivery-count", 0)),
+        )
+        future = self._executor.submit(self._invoke, message)
+        try:
+            while not future.done():
+                connection.process_data_events(time_limit=PUMP_SECONDS)
+        except unavailable_errors():
+            # The delivery tag died with the connection: finish the document anyway (never
+            # two at once), then let the redelivery find its result.
+            future.result()
+            raise
+        verdict = future.result()
+        self._held = None
+        if verdict is Verdict.ACK:
+            channel.basic_ack(method.delivery_tag)
+        else:
+            channel.basic_nack(method.delivery_tag, requeue=True)
+
