@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Builds the two real servers the integration tests and the local stack use, from the
-# Go module proxy at pinned versions. There is no Docker engine to pull images from, and
-# MinIO's community edition ships as source only, so `go install` is the one way in.
-# Binaries are cached and rebuilt only when missing or when the pin changes.
+# Builds the real servers and tools the tests and the local stack use, from the Go module
+# proxy at pinned versions. There is no Docker engine to pull images from, and MinIO's
+# community edition ships as source only, so `go install` is the one way in.
+#   - MinIO and the AWS Lambda Runtime Interface Emulator (integration tests, local stack);
+#   - kubeconform and kustomize, which render and validate infra/k8s offline
+#     (tests/unit/test_infra.py), and KEDA's Go module, whose CRDs are the schemas of
+#     ScaledObject and TriggerAuthentication there.
+# Binaries are cached and rebuilt only when missing or when the pin changes. Prints one
+# NAME=path line per tool (MINIO_BIN, RIE_BIN, KUBECONFORM_BIN, KUSTOMIZE_BIN, KEDA_CRDS_DIR).
 set -euo pipefail
 
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 RIE_VERSION="${RIE_VERSION:-v0.0.0-20261030222936-bef5c4ba774d}"
+KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
+# v5.8.3 needs Go 1.27; v5.8.2 builds with the Go 1.26 of these machines.
+KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.2}"
+KEDA_VERSION="${KEDA_VERSION:-v2.21.0}"
 CACHE="${OCR_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-ocr-lambda/bin}"
 
 build() { # name module version
@@ -23,11 +32,25 @@ build() { # name module version
   echo "$dest/$name"
 }
 
+module_dir() { # module version: where the module cache holds its files (downloaded once)
+  # Outside any Go module, so no go.mod nearby can change what is resolved.
+  (cd "$CACHE" && go mod download -json "$1@$2") | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
 command -v go >/dev/null || { echo "install-servers: Go is required (https://go.dev/dl)" >&2; exit 1; }
 mkdir -p "$CACHE"
 minio=$(build minio github.com/minio/minio "$MINIO_VERSION")
 rie=$(build aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie "$RIE_VERSION")
+kubeconform=$(build kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION")
+kustomize=$(build kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION")
+keda=$(module_dir github.com/kedacore/keda/v2 "$KEDA_VERSION")
+[ -d "$keda/config/crd/bases" ] || { echo "install-servers: no CRDs in KEDA $KEDA_VERSION ($keda)" >&2; exit 1; }
 ln -sf "$minio" "$CACHE/minio"
 ln -sf "$rie" "$CACHE/aws-lambda-rie"
+ln -sf "$kubeconform" "$CACHE/kubeconform"
+ln -sf "$kustomize" "$CACHE/kustomize"
 echo "MINIO_BIN=$CACHE/minio"
 echo "RIE_BIN=$CACHE/aws-lambda-rie"
+echo "KUBECONFORM_BIN=$CACHE/kubeconform"
+echo "KUSTOMIZE_BIN=$CACHE/kustomize"
+echo "KEDA_CRDS_DIR=$keda/config/crd/bases"
