@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Creates bucket-ocr's buckets on a MinIO deployment and sends the input bucket's new
-# objects to the "ocr" webhook target. Idempotent: safe to run again.
+# Connects an existing MinIO deployment to bucket-ocr: creates the buckets and sends the
+# input bucket's new objects to the AMQP target "OCR" (RabbitMQ), whose queue the workers
+# consume. Idempotent: safe to run again.
 #   MC_ALIAS=myminio INPUT_BUCKET=ocr-input RESULTS_BUCKET=ocr-results infra/minio/configure.sh
-# The target may instead be set through notify-webhook.env; this does it at run time
-# with `mc admin config set` when OCR_WEBHOOK_ENDPOINT is given.
+# The target is either in MinIO's environment already (notify-amqp.env beside this file),
+# or set here at run time with `mc admin config set` when OCR_AMQP_URL is given, e.g.
+#   OCR_AMQP_URL='amqp://bucket-ocr:PASSWORD@rabbitmq.example.internal:5672/%2F'
+# Run `bucket-ocr-worker setup` (exchange, queues, binding) before the first upload: MinIO
+# declares the exchange but not the queue, and RabbitMQ drops what no queue is bound for.
 set -euo pipefail
 alias=${MC_ALIAS:?set MC_ALIAS to an mc alias (mc alias set NAME URL KEY SECRET)}
 input=${INPUT_BUCKET:-ocr-input}
@@ -11,12 +15,29 @@ results=${RESULTS_BUCKET:-ocr-results}
 prefix=${INPUT_PREFIX:-}
 suffix=${INPUT_SUFFIX:-}
 
-if [ -n "${OCR_WEBHOOK_ENDPOINT:-}" ]; then
-  mc admin config set "$alias" notify_webhook:ocr \
-    endpoint="$OCR_WEBHOOK_ENDPOINT" \
-    auth_token="${OCR_WEBHOOK_AUTH_TOKEN:?set OCR_WEBHOOK_AUTH_TOKEN}" \
-    queue_dir="${OCR_WEBHOOK_QUEUE_DIR:-/data/.minio-notify/ocr}" \
-    queue_limit=100000
+# The target ID is kept as written, case included: OCR here, _OCR in notify-amqp.env, and
+# OCR in the ARN below are one and the same target.
+target=OCR
+arn="arn:minio:sqs::$target:amqp"
+
+if [ -n "${OCR_AMQP_URL:-}" ]; then
+  # The same settings as notify-amqp.env (see the reasons there), as configuration keys.
+  # Exchange flags must match what `bucket-ocr-worker setup` declares, since MinIO declares
+  # the exchange too before each publish. Note publisher_confirms here against
+  # MINIO_NOTIFY_AMQP_PUBLISHING_CONFIRMS_* in the environment form.
+  mc admin config set "$alias" "notify_amqp:$target" \
+    url="$OCR_AMQP_URL" \
+    exchange="${OCR_WORK_EXCHANGE:-bucket-ocr}" \
+    exchange_type=direct \
+    routing_key="${OCR_WORK_ROUTING_KEY:-uploads}" \
+    durable=on \
+    auto_deleted=off \
+    internal=off \
+    delivery_mode=2 \
+    publisher_confirms=on \
+    mandatory=off \
+    queue_dir="${OCR_AMQP_QUEUE_DIR:-/data/events}" \
+    queue_limit="${OCR_AMQP_QUEUE_LIMIT:-100000}"
   # Notification targets are read at start-up.
   mc admin service restart "$alias" --json >/dev/null
 fi
@@ -29,7 +50,6 @@ mc anonymous set none "$alias/$results"
 # Only the input bucket notifies, and only of new objects: a notification on the results
 # bucket would OCR the function's own output, forever. Re-adding an existing rule fails,
 # so the old one is removed first.
-arn=arn:minio:sqs::ocr:webhook
 mc event remove "$alias/$input" "$arn" --force >/dev/null 2>&1 || true
 mc event add "$alias/$input" "$arn" --event put ${prefix:+--prefix "$prefix"} ${suffix:+--suffix "$suffix"}
 mc event list "$alias/$input"
