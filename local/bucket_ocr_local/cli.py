@@ -117,7 +117,8 @@ def _print_endpoints(stack: LocalStack) -> None:
     spec = stack.spec
     print(f"store         {spec.store}")
     print(f"S3 endpoint   {spec.s3_endpoint}")
-    print(f"SQS endpoint  {spec.sqs_endpoint}")
+    if spec.sqs_endpoint:
+        print(f"SQS endpoint  {spec.sqs_endpoint}")
     print(f"access key    {spec.access_key}")
     print(f"secret key    {spec.secret_key}")
     print(f"region        {spec.region}")
@@ -125,8 +126,9 @@ def _print_endpoints(stack: LocalStack) -> None:
     print(f"results       s3://{spec.results_bucket}/{spec.results_prefix}")
     if spec.events_queue_url:
         print(f"events queue  {spec.events_queue_url} (redrive after {spec.max_receive_count} receives)")
-    if spec.dispatcher:
-        print(f"dispatcher    {spec.dispatcher.url} (events db {spec.dispatcher.db_path})")
+    if spec.broker_url:
+        print(f"broker        {spec.broker_url} (management UI {spec.broker_management_url}, same user)")
+        print(f"work queue    {spec.work_queue} (dead-lettered after {spec.delivery_limit} deliveries)")
     print(f"dead letters  {spec.dead_letter_queue_url}")
     print(f"workers       {len(stack.pool.workers) if stack.pool else 0} ({stack.options.runtime})")
     print(f"work dir      {spec.work_dir} (logs in logs/, stack.json for other tools)")
@@ -212,15 +214,16 @@ def cmd_dlq(args: argparse.Namespace, base: Path) -> int:
     from bucket_ocr_local.report import table
 
     spec = running_spec(base)
-    letters = dead_letters.peek(spec, hold=args.redrive)
-    if args.json:
-        print(json.dumps([letter.body for letter in letters], indent=1, ensure_ascii=False))
-    else:
-        rows = [(l.kind, l.bucket, l.key, l.error_type, l.attempts, (l.error_message or "")[:60]) for l in letters]
-        print(table(rows, ("kind", "bucket", "key", "error", "attempts", "message")))
-    if args.redrive:
-        sent = dead_letters.redrive(spec, letters)
-        print(f"\nsent {sent} of {len(letters)} back to the function", file=sys.stderr)
+    with dead_letters.open_box(spec) as box:
+        letters = box.peek()
+        if args.json:
+            print(json.dumps([letter.body for letter in letters], indent=1, ensure_ascii=False))
+        else:
+            rows = [(l.kind, l.bucket, l.key, l.error_type, l.attempts, (l.error_message or "")[:60]) for l in letters]
+            print(table(rows, ("kind", "bucket", "key", "error", "attempts", "message")))
+        if args.redrive:
+            sent = box.redrive(letters)
+            print(f"\nsent {sent} of {len(letters)} back to the function", file=sys.stderr)
     return 0
 
 

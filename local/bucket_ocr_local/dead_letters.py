@@ -1,33 +1,34 @@
 """The dead-letter queue: what lands there, how to read it, how to send it back.
 
-Three kinds of message share the one queue:
+Two kinds of message share the one queue, on either backend:
 - "function": the function's own record of a permanent failure (``record``, ``error_type``,
   ``error_message``, ``attempt``), sent as it gives up on a document;
-- "redrive": an S3 notification SQS moved there after maxReceiveCount failed receives;
-- "async": Lambda's on-failure destination record (``requestPayload``, ``responsePayload``)
-  the dispatcher writes when an asynchronous event used up its attempts.
+- "redrive": an event the queue itself gave up on: SQS moved it there after
+  maxReceiveCount receives, or RabbitMQ dead-lettered it past the work queue's delivery
+  limit. Its body is the event as it came.
+
+The embedded stack keeps them in SQS (moto), the MinIO stack on RabbitMQ. Neither can be
+browsed: reading is receiving, so a ``DeadLetterBox`` holds what it read until it is
+closed, and puts back whatever was not redriven.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Protocol
 
-from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.spec import StackSpec
 
-# Long enough to page through the whole queue without meeting a message twice.
+# Long enough to page through the whole SQS queue without meeting a message twice.
 PEEK_VISIBILITY_SECONDS = 30
 
 
 @dataclass
 class DeadLetter:
-    kind: str  # "function" | "redrive" | "async"
+    kind: str  # "function" | "redrive"
     message_id: str
-    receipt_handle: str
     body: Any
     bucket: str | None = None
     key: str | None = None
@@ -35,76 +36,35 @@ class DeadLetter:
     error_message: str | None = None
     attempts: int | None = None
     objects: list[dict[str, str]] = field(default_factory=list)
+    # How the backend finds this message again: an SQS receipt handle, an AMQP delivery tag.
+    handle: Any = field(default=None, repr=False)
 
 
-def dead_letter_async_event(spec: StackSpec, leased, error: FunctionInvocationError) -> dict[str, Any]:
-    """Write Lambda's on-failure destination record to the work dir and the dead-letter queue."""
-    record = {
-        "version": "1.0",
-        "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
-        "requestContext": {
-            "requestId": error.payload.get("requestId"),
-            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:bucket-ocr:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": leased.attempt,
-        },
-        "requestPayload": leased.body,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": error.payload,
-    }
-    folder = Path(spec.dispatcher.dead_letter_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"event-{leased.id}.json").write_text(json.dumps(record, indent=2, ensure_ascii=False))
-    if spec.dead_letter_queue_url:
-        spec.client("sqs").send_message(QueueUrl=spec.dead_letter_queue_url, MessageBody=json.dumps(record))
-    return record
+class DeadLetterBox(Protocol):
+    def peek(self, limit: int = 1000) -> list[DeadLetter]:
+        """Every message in the queue, held (invisible to others) until the box closes."""
+
+    def redrive(self, letters: list[DeadLetter]) -> int:
+        """Send each letter's event back to where the function reads events; remove the letter."""
 
 
-def peek(spec: StackSpec, *, limit: int = 1000, hold: bool = False) -> list[DeadLetter]:
-    """Every message in the dead-letter queue.
-
-    SQS has no browse: reading is receiving, which hides a message for its visibility
-    timeout. Each one stays hidden while we page through (so none is counted twice), then
-    is put back into view at once, unless ``hold`` keeps it hidden for a redrive to delete.
-    """
-    sqs = spec.client("sqs")
-    letters: dict[str, DeadLetter] = {}
-    while len(letters) < limit:
-        batch = sqs.receive_message(
-            QueueUrl=spec.dead_letter_queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
-            AttributeNames=["All"],
-        ).get("Messages", [])
-        fresh = [m for m in batch if m["MessageId"] not in letters]
-        if not fresh:
-            break
-        for message in fresh:
-            letters[message["MessageId"]] = describe(message)
-    if not hold:
-        release(spec, list(letters.values()))
-    return list(letters.values())
+@contextmanager
+def open_box(spec: StackSpec) -> Iterator[DeadLetterBox]:
+    box: _SqsBox | _AmqpBox = _AmqpBox(spec) if spec.broker_url else _SqsBox(spec)
+    try:
+        yield box
+    finally:
+        box.close()
 
 
-def release(spec: StackSpec, letters: list[DeadLetter]) -> None:
-    sqs = spec.client("sqs")
-    for letter in letters:
-        try:
-            sqs.change_message_visibility(
-                QueueUrl=spec.dead_letter_queue_url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0
-            )
-        except sqs.exceptions.ClientError:
-            pass  # deleted meanwhile (a concurrent redrive): nothing to put back
-
-
-def describe(message: dict[str, Any]) -> DeadLetter:
+def describe(message_id: str, body_text: str | bytes, *, attempts: int | None, handle: Any) -> DeadLetter:
     from bucket_ocr_local.journal import objects_in
 
     try:
-        body = json.loads(message["Body"])
+        body = json.loads(body_text)
     except ValueError:
-        body = message["Body"]
-    base = {"message_id": message["MessageId"], "receipt_handle": message["ReceiptHandle"], "body": body}
+        body = body_text.decode(errors="replace") if isinstance(body_text, bytes) else body_text
+    base = {"message_id": message_id, "body": body, "handle": handle}
     if isinstance(body, dict) and "record" in body and "error_type" in body:
         return DeadLetter(
             "function",
@@ -116,60 +76,134 @@ def describe(message: dict[str, Any]) -> DeadLetter:
             attempts=body.get("attempt"),
             objects=[{"bucket": body["bucket"], "key": body["key"]}] if body.get("bucket") else [],
         )
-    if isinstance(body, dict) and "requestPayload" in body:
-        response = body.get("responsePayload") or {}
-        objects = objects_in(body["requestPayload"])
-        return DeadLetter(
-            "async",
-            **base,
-            bucket=objects[0]["bucket"] if objects else None,
-            key=objects[0]["key"] if objects else None,
-            error_type=response.get("errorType"),
-            error_message=response.get("errorMessage"),
-            attempts=(body.get("requestContext") or {}).get("approximateInvokeCount"),
-            objects=objects,
-        )
     objects = objects_in(body) if isinstance(body, dict) else []
     return DeadLetter(
         "redrive",
         **base,
         bucket=objects[0]["bucket"] if objects else None,
         key=objects[0]["key"] if objects else None,
-        attempts=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)) or None,
+        attempts=attempts,
         objects=objects,
     )
-
-
-def redrive(spec: StackSpec, letters: list[DeadLetter]) -> int:
-    """Send each dead letter's event back to where the function reads events, then delete it."""
-    sqs = spec.client("sqs")
-    sent = 0
-    for letter in letters:
-        event = replay_event(letter)
-        if event is None:
-            release(spec, [letter])
-            continue
-        if spec.store == "minio":
-            from bucket_ocr_local.event_queue import EventQueue
-
-            EventQueue(spec.dispatcher.db_path).accept(event)
-        else:
-            sqs.send_message(QueueUrl=spec.events_queue_url, MessageBody=json.dumps(event))
-        sqs.delete_message(QueueUrl=spec.dead_letter_queue_url, ReceiptHandle=letter.receipt_handle)
-        sent += 1
-    return sent
 
 
 def replay_event(letter: DeadLetter) -> Any:
     if letter.kind == "function":
         record = letter.body["record"]
-        # An SQS-path record is the whole SQS message; its body is the S3 notification.
-        if isinstance(record, dict) and record.get("eventSource") == "aws:sqs":
+        # A queue message as the function got it (SQS record, AMQP message): its body is
+        # the event.
+        if isinstance(record, dict) and record.get("eventSource") in ("aws:sqs", "amqp"):
             try:
                 return json.loads(record["body"])
             except (KeyError, ValueError):
                 return None  # a body that was never an event stays dead
         return {"Records": [record]}
-    if letter.kind == "async":
-        return letter.body["requestPayload"]
     return letter.body if isinstance(letter.body, dict) else None
+
+
+class _SqsBox:
+    def __init__(self, spec: StackSpec):
+        self._spec = spec
+        self._sqs = spec.client("sqs")
+        self._held: dict[str, DeadLetter] = {}
+
+    def peek(self, limit: int = 1000) -> list[DeadLetter]:
+        while len(self._held) < limit:
+            batch = self._sqs.receive_message(
+                QueueUrl=self._spec.dead_letter_queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in batch if m["MessageId"] not in self._held]
+            if not fresh:
+                break
+            for message in fresh:
+                received = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0)) or None
+                self._held[message["MessageId"]] = describe(
+                    message["MessageId"], message["Body"], attempts=received, handle=message["ReceiptHandle"]
+                )
+        return list(self._held.values())
+
+    def redrive(self, letters: list[DeadLetter]) -> int:
+        sent = 0
+        for letter in letters:
+            event = replay_event(letter)
+            if event is None:
+                continue
+            self._sqs.send_message(QueueUrl=self._spec.events_queue_url, MessageBody=json.dumps(event))
+            self._sqs.delete_message(QueueUrl=self._spec.dead_letter_queue_url, ReceiptHandle=letter.handle)
+            self._held.pop(letter.message_id, None)
+            sent += 1
+        return sent
+
+    def close(self) -> None:
+        for letter in self._held.values():
+            try:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._spec.dead_letter_queue_url, ReceiptHandle=letter.handle, VisibilityTimeout=0
+                )
+            except self._sqs.exceptions.ClientError:
+                pass  # deleted meanwhile (a concurrent redrive): nothing to put back
+
+
+class _AmqpBox:
+    """Letters read with basic.get and left unacknowledged: closing the channel puts them back."""
+
+    def __init__(self, spec: StackSpec):
+        from bucket_ocr.amqp import connect, parse_amqp_url
+
+        self._spec = spec
+        self._letters = parse_amqp_url(spec.dead_letter_queue_url, variable="dead_letter_queue_url", queue_required=True)
+        self._connection = connect(self._letters, name="bucket-ocr-local dlq")
+        self._channel = self._connection.channel()
+        self._channel.confirm_delivery()
+
+    def peek(self, limit: int = 1000) -> list[DeadLetter]:
+        letters = []
+        while len(letters) < limit:
+            method, properties, body = self._channel.basic_get(self._letters.queue, auto_ack=False)
+            if method is None:
+                break
+            headers = properties.headers or {}
+            delivered = headers.get("x-delivery-count")
+            letters.append(
+                describe(
+                    properties.message_id or f"delivery-{method.delivery_tag}",
+                    body,
+                    attempts=int(delivered) + 1 if delivered is not None else None,
+                    handle=method.delivery_tag,
+                )
+            )
+        return letters
+
+    def redrive(self, letters: list[DeadLetter]) -> int:
+        import pika
+
+        sent = 0
+        for letter in letters:
+            event = replay_event(letter)
+            if event is None:
+                continue
+            # Straight to the work queue through the default exchange, persistent and
+            # confirmed, before the letter is let go.
+            self._channel.basic_publish(
+                exchange="",
+                routing_key=self._spec.work_queue,
+                body=json.dumps(event).encode(),
+                properties=pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+                mandatory=True,
+            )
+            self._channel.basic_ack(letter.handle)
+            sent += 1
+        return sent
+
+    def close(self) -> None:
+        if self._connection.is_open:
+            self._connection.close()
+
+
+def peek(spec: StackSpec, limit: int = 1000) -> list[DeadLetter]:
+    """Every letter, put back at once: a look that changes nothing."""
+    with open_box(spec) as box:
+        return box.peek(limit)

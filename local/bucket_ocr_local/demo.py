@@ -28,7 +28,10 @@ def run_demo(options: StackOptions, *, timeout: float = 300, out: TextIO = sys.s
     with LocalStack(options) as stack:
         spec = stack.spec
         print(f"  S3   {spec.s3_endpoint}  bucket {spec.input_bucket} -> {spec.results_bucket}/{spec.results_prefix}", file=out)
-        print(f"  SQS  {spec.sqs_endpoint}  events -> workers, failures -> {spec.dead_letter_queue_url}", file=out)
+        if spec.broker_url:
+            print(f"  AMQP queue {spec.work_queue} -> workers, failures -> queue {spec.dead_letter_queue_url.rsplit('=', 1)[-1]}", file=out)
+        else:
+            print(f"  SQS  {spec.sqs_endpoint}  events -> workers, failures -> {spec.dead_letter_queue_url}", file=out)
         stack.pool.wait_ready()
         s3 = spec.client("s3")
         etags = {}

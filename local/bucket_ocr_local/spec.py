@@ -23,21 +23,11 @@ REGION = "us-east-1"
 
 
 @dataclass
-class DispatcherSpec:
-    url: str
-    auth_token: str
-    db_path: str
-    dead_letter_dir: str
-    max_attempts: int = 3
-    retry_delay_seconds: float = 2.0
-
-
-@dataclass
 class StackSpec:
     store: str  # "moto" | "minio"
     work_dir: str
     s3_endpoint: str
-    sqs_endpoint: str
+    sqs_endpoint: str  # "" on MinIO, whose events and dead letters are on the broker
     access_key: str
     secret_key: str
     input_bucket: str
@@ -49,7 +39,11 @@ class StackSpec:
     events_queue_url: str | None = None
     visibility_timeout: int = 10
     max_receive_count: int = 3
-    dispatcher: DispatcherSpec | None = None
+    # MinIO path: RabbitMQ, where MinIO publishes uploads and workers consume them.
+    broker_url: str | None = None
+    broker_management_url: str | None = None
+    work_queue: str | None = None
+    delivery_limit: int | None = None
     function_env: dict[str, str] = field(default_factory=dict)
     owner_pid: int | None = None
 
@@ -62,7 +56,6 @@ class StackSpec:
             "OCR_DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
             "OCR_MODELS_DIR": self.models_dir,
             "OCR_S3_ENDPOINT_URL": self.s3_endpoint,
-            "OCR_SQS_ENDPOINT_URL": self.sqs_endpoint,
             "OCR_CACHE_DIR": str(Path(self.work_dir) / "function-cache"),
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
@@ -74,6 +67,11 @@ class StackSpec:
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
             "AWS_CONFIG_FILE": "/dev/null",
         }
+        if self.sqs_endpoint:
+            env["OCR_SQS_ENDPOINT_URL"] = self.sqs_endpoint
+        if self.broker_url:
+            env["OCR_BROKER_URL"] = self.broker_url
+            env["OCR_DELIVERY_LIMIT"] = str(self.delivery_limit)
         env.update(self.function_env)
         return env
 
@@ -107,9 +105,6 @@ class StackSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StackSpec:
-        data = dict(data)
-        if data.get("dispatcher"):
-            data["dispatcher"] = DispatcherSpec(**data["dispatcher"])
         return cls(**data)
 
     @classmethod
@@ -121,14 +116,17 @@ class StackSpec:
             raise StackNotRunningError(f"no stack in {work_dir} (no {SPEC_FILE}); start one with `up`") from None
 
     def is_live(self) -> bool:
-        """Both endpoints answer and the process that started them is still there."""
+        """Storage and queue answer and the process that started them is still there."""
         if self.owner_pid is not None and not _pid_alive(self.owner_pid):
             return False
-        return all(port_open(_port_of(url)) for url in {self.s3_endpoint, self.sqs_endpoint})
+        queue = self.broker_url or self.sqs_endpoint
+        return all(port_open(_port_of(url)) for url in {self.s3_endpoint, queue})
 
 
 def _port_of(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    from urllib.parse import urlsplit
+
+    return int(urlsplit(url).port)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,11 +1,13 @@
-"""A worker: one process, one function instance, one event at a time.
+"""Workers: one process, one function instance, one event at a time.
 
 Scale comes from more workers (`--workers N`), as from more Lambda instances, never from
 threads inside one. SIGTERM or SIGINT lets the event in hand finish, then the worker stops;
-a worker killed outright leaves its event to come back (SQS visibility timeout, dispatcher
-lease), so nothing is lost either way.
+a worker killed outright leaves its event to come back (SQS visibility timeout, or the
+broker's redelivery of an unacknowledged message), so nothing is lost either way.
 
-Run by the stack as `python -m bucket_ocr_local.worker --work-dir DIR --name NAME`.
+On the moto store this module is the worker, standing in for Lambda's SQS event source
+mapping: `python -m bucket_ocr_local.worker --work-dir DIR --name NAME`. On MinIO the pool
+runs the image's own self-hosted worker, `bucket-ocr-worker run`, instead.
 """
 
 from __future__ import annotations
@@ -27,16 +29,12 @@ from bucket_ocr_local.processes import ManagedProcess, wait_for
 from bucket_ocr_local.python_path import child_environment
 from bucket_ocr_local.runtimes import HANDLER, Runtime, start_runtime
 from bucket_ocr_local.sources import Delivery, Source
-from bucket_ocr_local.spec import StackSpec
+from bucket_ocr_local.spec import UNSET_FOR_FUNCTION, StackSpec
 
 POLL_SECONDS = 1.0
 
 
 def make_source(spec: StackSpec, name: str) -> Source:
-    if spec.store == "minio":
-        from bucket_ocr_local.sources.dispatch_source import DispatchSource
-
-        return DispatchSource(spec, worker_name=name)
     from bucket_ocr_local.sources.sqs_source import SqsSource
 
     return SqsSource(spec)
@@ -111,10 +109,6 @@ class _KeepAlive:
                 traceback.print_exc()
 
 
-def ready_marker(work_dir: Path | str, name: str) -> Path:
-    return Path(work_dir) / "workers" / f"{name}.ready"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bucket_ocr_local.worker")
     parser.add_argument("--work-dir", type=Path, required=True)
@@ -136,9 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker = Worker(spec, runtime, make_source(spec, args.name), name=args.name)
         worker.stopping = stopping
-        marker = ready_marker(args.work_dir, args.name)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(str(os.getpid()))
         print(f"{args.name}: ready ({args.runtime})", flush=True)
         worker.run()
     finally:
@@ -148,15 +139,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class WorkerPool:
-    """N worker processes for one stack."""
+    """N worker processes for one stack; each says `<name>: ready` once its engine is loaded."""
 
-    def __init__(self, work_dir: Path, *, count: int, runtime: str = "in-process", handler: str = HANDLER):
+    def __init__(self, work_dir: Path, *, count: int, runtime: str = "in-process", handler: str = HANDLER, store: str = "moto"):
         self.work_dir = Path(work_dir)
         self.runtime = runtime
         self.handler = handler
+        self.store = store
         self.workers: list[ManagedProcess] = []
         self._next = 0
         self._count = count
+        self._log_start: dict[str, int] = {}
 
     def start(self) -> WorkerPool:
         for _ in range(self._count):
@@ -166,14 +159,19 @@ class WorkerPool:
     def add(self) -> ManagedProcess:
         name = f"worker-{self._next}"
         self._next += 1
-        ready_marker(self.work_dir, name).unlink(missing_ok=True)
-        process = ManagedProcess(
-            name,
-            [sys.executable, "-m", "bucket_ocr_local.worker", "--work-dir", str(self.work_dir), "--name", name,
-             "--runtime", self.runtime, "--handler", self.handler],
-            log_path=self.work_dir / "logs" / f"{name}.log",
-            env=child_environment(),
-        )
+        if self.store == "minio":
+            # The image's self-hosted entry point, configured by environment as in a deployment.
+            command = [sys.executable, "-m", "bucket_ocr.worker", "run", "--name", name]
+            env = child_environment({"OCR_WORKER_HANDLER": self.handler, **StackSpec.load(self.work_dir).function_environment()})
+            for variable in UNSET_FOR_FUNCTION:
+                env.pop(variable, None)
+        else:
+            command = [sys.executable, "-m", "bucket_ocr_local.worker", "--work-dir", str(self.work_dir), "--name", name,
+                       "--runtime", self.runtime, "--handler", self.handler]
+            env = child_environment()
+        process = ManagedProcess(name, command, log_path=self.work_dir / "logs" / f"{name}.log", env=env)
+        # Logs are appended across restarts of a stack: readiness is read from here on.
+        self._log_start[name] = process.log_path.stat().st_size if process.log_path.exists() else 0
         self.workers.append(process.start())
         return process
 
@@ -181,12 +179,20 @@ class WorkerPool:
         """Until every live worker has finished its cold start (engine loaded)."""
 
         def all_ready() -> bool:
-            return all(ready_marker(self.work_dir, w.name).exists() for w in self.workers if w.running())
+            return all(self._said_ready(w) for w in self.workers if w.running())
 
         def any_dead() -> str | None:
             return next((w.exit_reason() for w in self.workers if w.exit_reason()), None)
 
         wait_for(all_ready, timeout=timeout, what="workers to load the function", abort=any_dead, interval=0.5)
+
+    def _said_ready(self, worker: ManagedProcess) -> bool:
+        try:
+            with open(worker.log_path, "rb") as log:
+                log.seek(self._log_start.get(worker.name, 0))
+                return f"{worker.name}: ready".encode() in log.read()
+        except FileNotFoundError:
+            return False
 
     def stop(self, grace: float = 120) -> None:
         # Ask all first, then wait: they finish their current events in parallel.

@@ -39,6 +39,8 @@ from bucket_ocr_local.processes import wait_for  # noqa: E402
 from bucket_ocr_local.samples import render_page  # noqa: E402
 from bucket_ocr_local.spec import StackSpec  # noqa: E402
 from bucket_ocr_local.stack import LocalStack, StackOptions  # noqa: E402
+from tests.support.failing_objects import FLAG_DIR_VARIABLE  # noqa: E402
+from tests.support.rabbitmq import require_rabbitmq_server  # noqa: E402
 
 RESULT_WAIT = 90  # seconds: a cold engine plus a page of OCR on a busy 2-core CI machine
 _unique = itertools.count()
@@ -117,20 +119,32 @@ def start_stack(tmp_path: Path, models_dir: Path) -> Iterator[Callable[..., Loca
 
 
 @pytest.fixture(scope="session")
-def minio_stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[LocalStack]:
-    """One MinIO + dispatcher + two workers for the whole session.
+def failing_objects_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Flag files that make the MinIO stack's workers fail an object transiently (tests/support/failing_handler.py)."""
+    return tmp_path_factory.mktemp("failing-objects")
 
-    Short retry delays keep the async retry tests quick; the semantics (1 + 2 attempts,
-    growing delay) are the same as with the defaults.
+
+@pytest.fixture(scope="session")
+def minio_stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, failing_objects_dir: Path) -> Iterator[LocalStack]:
+    """One MinIO + RabbitMQ + two `bucket-ocr-worker` processes for the whole session.
+
+    The workers run the real handler behind tests/support/failing_handler.py, which only
+    intervenes for objects a test has flagged.
     """
     require_binary("minio")
+    require_rabbitmq_server()
     stack = LocalStack(
         StackOptions(
             work_dir=tmp_path_factory.mktemp("minio-stack"),
             store="minio",
             workers=2,
             models_dir=models_dir,
-            retry_delay=0.5,
+            function_env={
+                "OCR_WORKER_HANDLER": "tests.support.failing_handler.lambda_handler",
+                FLAG_DIR_VARIABLE: str(failing_objects_dir),
+                # The workers import the handler above from this checkout.
+                "PYTHONPATH": str(ROOT),
+            },
         )
     )
     try:
@@ -143,7 +157,7 @@ def minio_stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
 
 @pytest.fixture
 def minio_bucket(minio_stack: LocalStack) -> str:
-    """A fresh input bucket on the session's MinIO, notifying the dispatcher."""
+    """A fresh input bucket on the session's MinIO, notifying RabbitMQ."""
     bucket = unique_name("in")
     minio_stack.add_input_bucket(bucket)
     return bucket

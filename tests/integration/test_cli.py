@@ -17,6 +17,7 @@ from bucket_ocr_local.processes import wait_for
 from bucket_ocr_local.python_path import child_environment
 from bucket_ocr_local.samples import demo_samples
 from tests.integration.conftest import CORRUPT_PNG, ROOT, png_of, require_binary
+from tests.support.rabbitmq import require_rabbitmq_server
 
 pytestmark = pytest.mark.integration
 
@@ -47,13 +48,17 @@ def test_the_demo_runs_and_prints_its_results(tmp_path, models_dir):
         assert all(word in text for word in sample.expected_words)
 
 
-def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir):
-    # given `up` running the embedded stack
+@pytest.mark.parametrize("store", ["moto", "minio"])
+def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir, store):
+    # given `up` running the embedded stack, or MinIO with RabbitMQ and bucket-ocr-worker
+    if store == "minio":
+        require_binary("minio")
+        require_rabbitmq_server()
     log = tmp_path / "up.log"
     with open(log, "w") as out:
         up = subprocess.Popen(
             [sys.executable, "-m", "bucket_ocr_local", "--work-dir", str(tmp_path), "--models-dir", str(models_dir),
-             "up", "--store", "moto"],
+             "up", "--store", store],
             stdout=out, stderr=subprocess.STDOUT, env=child_environment(), cwd=ROOT, start_new_session=True,
         )
     try:
@@ -61,6 +66,8 @@ def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir):
                  abort=lambda: up.poll() is not None and log.read_text())
         printed = log.read_text()
         assert "S3 endpoint   http://127.0.0.1:" in printed and "secret key" in printed
+        if store == "minio":
+            assert "broker        amqp://" in printed and "?queue=ocr-dead-letters" in printed
 
         # when files are dropped into it, one of them corrupt
         (tmp_path / "note.png").write_bytes(png_of("NOTE 8080"))

@@ -1,43 +1,58 @@
-"""A real MinIO: uploads reach the function through bucket notifications, the webhook
-dispatcher and workers; results land in MinIO, failures in the dead-letter queue."""
+"""A real MinIO publishing to a real RabbitMQ, consumed by `bucket-ocr-worker` processes.
+
+The self-hosted topology of infra/compose, on 127.0.0.1: uploads reach the workers through
+MinIO's AMQP target and a quorum queue; results land in MinIO; permanent failures and
+messages past the delivery limit land in the dead-letter queue on the broker.
+"""
 
 from __future__ import annotations
 
 import json
-import urllib.request
+import os
+import signal
+from collections import Counter
+from contextlib import closing
+from typing import Any
 
 import pytest
 
-from bucket_ocr_local import dead_letters, journal
-from bucket_ocr_local.event_queue import EventQueue
+from bucket_ocr.amqp import connect, parse_amqp_url
+from bucket_ocr_local import dead_letters, function_logs
 from bucket_ocr_local.processes import wait_for
-from tests.integration.conftest import CORRUPT_PNG, invocations_of, png_of, settle, wait_for_result
+from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, settle, wait_for_result
+from tests.support.failing_objects import flag_path
+from tests.support.rabbitmq import management_get
 
 pytestmark = pytest.mark.integration
 
 
-def events_for(stack, bucket: str):
-    queue = EventQueue(stack.spec.dispatcher.db_path)
-    return [row for row in queue.rows() if any(r["s3"]["bucket"]["name"] == bucket for r in row.body.get("Records", []))]
+def queue_depth(stack, queue: str) -> dict[str, int]:
+    """Ready and unacknowledged messages, from the management API."""
+    status, body = management_get(stack.broker, f"/api/queues/%2F/{queue}")
+    assert status == 200, status
+    return {"ready": body.get("messages_ready", 0), "unacked": body.get("messages_unacknowledged", 0)}
 
 
-def post_to_dispatcher(stack, body: bytes, token: str | None = None) -> tuple[int, dict]:
-    dispatcher = stack.spec.dispatcher
-    request = urllib.request.Request(
-        dispatcher.url,
-        data=body,
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token or dispatcher.auth_token}"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read() or b"{}")
+def publish(stack, body: bytes, *, routing_key: str = "uploads", exchange: str = "bucket-ocr") -> None:
+    """A message as MinIO would publish it (used for shapes an upload cannot produce)."""
+    import pika
+
+    with closing(connect(parse_amqp_url(stack.spec.broker_url, variable="broker"), name="test")) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(exchange, routing_key, body, pika.BasicProperties(delivery_mode=2), mandatory=True)
+
+
+def letters_for(stack, bucket: str, key: str) -> list[dead_letters.DeadLetter]:
+    return [l for l in dead_letters.peek(stack.spec) if {"bucket": bucket, "key": key} in l.objects]
+
+
+def deliveries_of(stack, bucket: str, key: str) -> list[dict[str, Any]]:
+    return function_logs.about(stack.spec.work_dir, function_logs.RECEIVED, bucket, key)
 
 
 def test_an_upload_produces_its_result_json(minio_stack, minio_bucket):
-    # given a bucket on MinIO whose uploads notify the dispatcher
+    # given a bucket on MinIO whose uploads are published to RabbitMQ
     s3 = minio_stack.spec.client("s3")
 
     # when a scan is uploaded
@@ -48,36 +63,88 @@ def test_an_upload_produces_its_result_json(minio_stack, minio_bucket):
     assert result["status"] == "succeeded"
     assert "INVOICE" in result["text"] and "7731" in result["text"]
     assert result["source"]["bucket"] == minio_bucket
-    # and it came the MinIO way: one webhook event, stored by the dispatcher, done
-    [row] = events_for(minio_stack, minio_bucket)
-    assert row.status == "done" and row.body["EventName"] == "s3:ObjectCreated:Put"
+    # and it came the broker way: one delivery of MinIO's event to a bucket-ocr-worker
+    [delivery] = deliveries_of(minio_stack, minio_bucket, "scans/invoice.png")
+    assert delivery["attempt"] == 1
+    assert function_logs.ocr_runs(minio_stack.spec.work_dir, minio_bucket, "scans/invoice.png") == 1
 
 
-def test_a_duplicate_notification_makes_one_result_and_no_second_ocr(minio_stack, minio_bucket):
-    # given an upload that has been processed
+def test_fifty_uploads_with_two_workers_are_each_read_exactly_once(minio_stack, minio_bucket):
+    # given two workers on one queue
     s3 = minio_stack.spec.client("s3")
-    s3.put_object(Bucket=minio_bucket, Key="dup.png", Body=png_of("ONCE ONLY"))
-    first = wait_for_result(minio_stack.spec, minio_bucket, "dup.png")
-    [original] = events_for(minio_stack, minio_bucket)
+    keys = [f"batch/doc-{n:02d}.png" for n in range(50)]
 
-    # when MinIO delivers the same notification again (as after a lost acknowledgement)
-    status, reply = post_to_dispatcher(minio_stack, json.dumps(original.body).encode())
-    assert status == 200
-    queue = EventQueue(minio_stack.spec.dispatcher.db_path)
-    wait_for(lambda: queue.get(reply["accepted"]).status == "done", timeout=60, what="the duplicate to be handled")
+    # when fifty documents are uploaded at once
+    for n, key in enumerate(keys):
+        s3.put_object(Bucket=minio_bucket, Key=key, Body=png_of(f"DOCUMENT {n:02d}"))
 
-    # then the function ran twice but recognised once: the result is the first one
-    assert wait_for_result(minio_stack.spec, minio_bucket, "dup.png") == first
-    runs = invocations_of(minio_stack.spec, minio_bucket, "dup.png")
-    assert len(runs) == 2
-    outcomes = [run["response"]["outcomes"][0] for run in runs]
-    assert [o["status"] for o in outcomes] == ["succeeded", "skipped"]
-    assert outcomes[1]["reason"] == "duplicate"
-    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=minio_stack.spec.results_bucket, Prefix=f"ocr/{minio_bucket}/")["Contents"]]
-    assert keys == [f"ocr/{minio_bucket}/dup.png.json"]
+    # then each has its result
+    for n, key in enumerate(keys):
+        result = wait_for_result(minio_stack.spec, minio_bucket, key, timeout=300)
+        assert result["status"] == "succeeded" and f"{n:02d}" in result["text"]
+    # and the engine read each exactly once, the work shared between both workers
+    runs = Counter()
+    workers = set()
+    for record in function_logs.records(minio_stack.spec.work_dir):
+        if record.get("message") == function_logs.RECOGNISED and record.get("bucket") == minio_bucket:
+            runs[record["key"]] += 1
+            workers.add(record["log_file"])
+    assert runs == Counter({key: 1 for key in keys})
+    assert len(workers) == 2
+    # and nothing is left in any queue
+    wait_for(lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0}, timeout=30, what="an empty work queue")
+    assert not [l for l in dead_letters.peek(minio_stack.spec) if l.bucket == minio_bucket]
 
 
-def test_a_corrupt_upload_gets_an_error_result_and_a_dead_letter(minio_stack, minio_bucket):
+def test_a_worker_killed_mid_document_leaves_it_to_another(minio_stack, minio_bucket):
+    # given a long document being read by one of the workers
+    s3 = minio_stack.spec.client("s3")
+    key = "long/report.pdf"
+    s3.put_object(Bucket=minio_bucket, Key=key, Body=pdf_of([[f"REPORT PAGE {n}", "lorem ipsum dolor"] for n in range(8)]))
+    [delivery] = wait_for(lambda: deliveries_of(minio_stack, minio_bucket, key), timeout=60, what="a worker to take the PDF")
+    victim = next(w for w in minio_stack.pool.workers if w.log_path.name == delivery["log_file"])
+    assert read_result(minio_stack.spec, minio_bucket, key) is None, "the document finished before the kill"
+
+    # when that worker is killed outright
+    os.kill(victim.pid, signal.SIGKILL)
+    try:
+        # then the broker hands the message to the other worker, which reads it
+        result = wait_for_result(minio_stack.spec, minio_bucket, key, timeout=180)
+        assert result["status"] == "succeeded" and len(result["pages"]) == 8
+        assert sorted(d["attempt"] for d in deliveries_of(minio_stack, minio_bucket, key)) == [1, 2]
+        # and the document was recognised once, by the survivor
+        [run] = function_logs.about(minio_stack.spec.work_dir, function_logs.RECOGNISED, minio_bucket, key)
+        assert run["log_file"] != victim.log_path.name
+    finally:
+        minio_stack.pool.workers.remove(victim)
+        minio_stack.pool.add()
+        minio_stack.pool.wait_ready()
+
+
+def test_uploads_while_the_broker_is_down_are_all_read_when_it_is_back(minio_stack, minio_bucket):
+    # given the broker stopped while uploads continue for 20 s
+    s3 = minio_stack.spec.client("s3")
+    keys = [f"outage/page-{n}.png" for n in range(6)]
+    s3.put_object(Bucket=minio_bucket, Key=keys[0], Body=png_of("OUTAGE 0"))
+    wait_for_result(minio_stack.spec, minio_bucket, keys[0])
+    minio_stack.broker.stop()
+    try:
+        for n in range(1, 5):
+            s3.put_object(Bucket=minio_bucket, Key=keys[n], Body=png_of(f"OUTAGE {n}"))
+            settle(5)
+        assert all(read_result(minio_stack.spec, minio_bucket, k) is None for k in keys[1:5])
+    finally:
+        # when it is started again
+        minio_stack.broker.start()
+    s3.put_object(Bucket=minio_bucket, Key=keys[5], Body=png_of("OUTAGE 5"))
+
+    # then every upload has its result: MinIO kept the events on its disk meanwhile
+    for key in keys:
+        assert wait_for_result(minio_stack.spec, minio_bucket, key, timeout=180)["status"] == "succeeded"
+        assert function_logs.ocr_runs(minio_stack.spec.work_dir, minio_bucket, key) == 1
+
+
+def test_a_corrupt_upload_is_dead_lettered_at_once_with_its_error_result(minio_stack, minio_bucket):
     # given a file that claims to be a PNG and is not one
     s3 = minio_stack.spec.client("s3")
 
@@ -88,40 +155,86 @@ def test_a_corrupt_upload_gets_an_error_result_and_a_dead_letter(minio_stack, mi
     result = wait_for_result(minio_stack.spec, minio_bucket, "broken/scan.png")
     assert result["status"] == "failed"
     assert result["error"]["type"] == "CorruptDocumentError"
+    # and the dead-letter queue on the broker has the function's letter, after one delivery
+    [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, "broken/scan.png"), timeout=30, what="the dead letter")
+    assert letter.kind == "function" and letter.error_type == "CorruptDocumentError"
+    assert letter.body["record"]["s3"]["bucket"]["name"] == minio_bucket
+    assert len(deliveries_of(minio_stack, minio_bucket, "broken/scan.png")) == 1
 
-    # and the dead-letter queue has the record, ready to redrive
+
+def test_a_document_failing_on_every_delivery_is_dead_lettered_by_the_broker_then_redriven(
+    minio_stack, minio_bucket, failing_objects_dir
+):
+    # given an object whose storage fails on every try
+    s3 = minio_stack.spec.client("s3")
+    key = "flaky/scan.png"
+    flag = flag_path(failing_objects_dir, minio_bucket, key)
+    flag.touch()
+    try:
+        # when it is uploaded
+        s3.put_object(Bucket=minio_bucket, Key=key, Body=png_of("EVENTUALLY READ"))
+
+        # then RabbitMQ delivers it until the delivery limit, then moves MinIO's event to the dead-letter queue
+        [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, key), timeout=120, what="the broker's dead letter")
+        assert letter.kind == "redrive" and letter.body["Records"][0]["s3"]["bucket"]["name"] == minio_bucket
+        limit = minio_stack.spec.delivery_limit
+        assert sorted(d["attempt"] for d in deliveries_of(minio_stack, minio_bucket, key)) == list(range(1, limit + 2))
+        assert read_result(minio_stack.spec, minio_bucket, key) is None
+    finally:
+        # when the storage is back and the letters are redriven
+        flag.unlink()
+    with dead_letters.open_box(minio_stack.spec) as box:
+        mine = [l for l in box.peek() if {"bucket": minio_bucket, "key": key} in l.objects]
+        assert box.redrive(mine) == 1
+
+    # then the document is read, and its letter is gone
+    assert wait_for_result(minio_stack.spec, minio_bucket, key)["status"] == "succeeded"
+    assert letters_for(minio_stack, minio_bucket, key) == []
+
+
+def test_empty_messages_and_non_create_events_are_acknowledged_and_ignored(minio_stack, minio_bucket):
+    # given an empty message and a MinIO deletion event for an object in the bucket
+    deletion = {
+        "EventName": "s3:ObjectRemoved:Delete",
+        "Key": f"{minio_bucket}/gone.png",
+        "Records": [
+            {
+                "eventVersion": "2.0",
+                "eventSource": "minio:s3",
+                "eventName": "s3:ObjectRemoved:Delete",
+                "s3": {"bucket": {"name": minio_bucket}, "object": {"key": "gone.png", "sequencer": "1"}},
+            }
+        ],
+    }
+
+    # when both arrive on the work queue
+    publish(minio_stack, b"")
+    publish(minio_stack, json.dumps(deletion).encode())
+
+    # then both are acknowledged, nothing is dead-lettered and no result is written
+    wait_for(lambda: deliveries_of(minio_stack, minio_bucket, "gone.png"), timeout=30, what="the deletion to be taken")
+    wait_for(lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0}, timeout=30, what="an empty work queue")
+    assert letters_for(minio_stack, minio_bucket, "gone.png") == []
+    assert read_result(minio_stack.spec, minio_bucket, "gone.png") is None
+    empties = [r for r in function_logs.records(minio_stack.spec.work_dir) if r.get("message", "").startswith("empty message")]
+    assert empties
+
+
+def test_a_message_that_is_not_an_event_is_dead_lettered_as_it_came(minio_stack):
+    # given a body no notification source sends
+    body = b"this is not json " + os.urandom(4).hex().encode()
+
+    # when it arrives on the work queue
+    publish(minio_stack, body)
+
+    # then it is dead-lettered at once, with the body as it came, and never retried
     def letter():
-        return next((l for l in dead_letters.peek(minio_stack.spec) if l.bucket == minio_bucket), None)
+        return next((l for l in dead_letters.peek(minio_stack.spec)
+                     if l.kind == "function" and l.body["record"].get("body") == body.decode()), None)
 
     found = wait_for(letter, timeout=30, what="the dead letter")
-    assert found.kind == "function" and found.key == "broken/scan.png"
-    assert found.error_type == "CorruptDocumentError"
-    assert found.body["record"]["s3"]["bucket"]["name"] == minio_bucket
-
-
-def test_stopping_and_restarting_the_dispatcher_loses_no_event(minio_stack, minio_bucket):
-    # given a stream of uploads, part of it while the dispatcher is down
-    s3 = minio_stack.spec.client("s3")
-    keys = [f"stream/page-{n}.png" for n in range(5)]
-    s3.put_object(Bucket=minio_bucket, Key=keys[0], Body=png_of("STREAM 0"))
-    s3.put_object(Bucket=minio_bucket, Key=keys[1], Body=png_of("STREAM 1"))
-    wait_for(lambda: len(events_for(minio_stack, minio_bucket)) == 2, timeout=30, what="the first two events")
-    minio_stack.dispatcher.stop()
-    try:
-        for n in (2, 3):
-            s3.put_object(Bucket=minio_bucket, Key=keys[n], Body=png_of(f"STREAM {n}"))
-        settle(2)
-        # MinIO cannot deliver now; it keeps the events in its queue dir
-        assert len(events_for(minio_stack, minio_bucket)) == 2
-    finally:
-        # when the dispatcher comes back
-        minio_stack.dispatcher.start()
-    s3.put_object(Bucket=minio_bucket, Key=keys[4], Body=png_of("STREAM 4"))
-
-    # then every upload has its result, each from one event
-    for key in keys:
-        assert wait_for_result(minio_stack.spec, minio_bucket, key)["status"] == "succeeded"
-    assert sorted(r.body["Key"] for r in events_for(minio_stack, minio_bucket)) == sorted(f"{minio_bucket}/{k}" for k in keys)
+    assert found.error_type == "MalformedEventError"
+    assert found.body["record"]["eventSource"] == "amqp"
 
 
 @pytest.mark.parametrize(
@@ -139,43 +252,3 @@ def test_keys_with_spaces_plus_and_unicode_round_trip(minio_stack, minio_bucket,
     result = wait_for_result(minio_stack.spec, minio_bucket, key)
     assert result["status"] == "succeeded"
     assert result["source"]["key"] == key
-
-
-def test_an_event_that_keeps_failing_is_retried_twice_then_dead_lettered(minio_stack):
-    # given an event the function rejects on every attempt
-    marker = "not-an-event-source"
-    body = {"EventName": "s3:ObjectCreated:Put", "Key": "x/y", "Records": [{"eventSource": marker}]}
-
-    # when the dispatcher accepts it
-    status, reply = post_to_dispatcher(minio_stack, json.dumps(body).encode())
-    assert status == 200
-    queue = EventQueue(minio_stack.spec.dispatcher.db_path)
-    row = wait_for(lambda: (r := queue.get(reply["accepted"])) and r.status == "dead" and r, timeout=60, what="dead-lettering")
-
-    # then it was tried three times (Lambda async: one try, two retries)
-    assert row.attempts == 3
-    runs = [e for e in journal.entries(minio_stack.spec.work_dir) if e["delivery"].startswith(f"event {row.id} ")]
-    assert [e["outcome"] for e in runs] == ["error"] * 3
-    assert {e["error_type"] for e in runs} == {"UnrecognizedEventError"}
-
-    # and its on-failure record, in Lambda's destination shape, is in the work dir and the queue
-    record_file = minio_stack.work_dir / "dispatcher" / "dead-letters" / f"event-{row.id}.json"
-    record = json.loads(record_file.read_text())
-    assert record["requestPayload"] == body
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-    assert record["responsePayload"]["errorType"] == "UnrecognizedEventError"
-
-    def letter():
-        return next((l for l in dead_letters.peek(minio_stack.spec)
-                     if l.kind == "async" and l.body["requestPayload"] == body), None)
-
-    assert wait_for(letter, timeout=20, what="the async dead letter").attempts == 3
-
-
-def test_the_dispatcher_answers_pings_and_refuses_a_wrong_token(minio_stack):
-    # an empty body is a target check: it must get a 2xx and store nothing
-    before = len(EventQueue(minio_stack.spec.dispatcher.db_path).rows())
-    assert post_to_dispatcher(minio_stack, b"")[0] == 200
-    assert len(EventQueue(minio_stack.spec.dispatcher.db_path).rows()) == before
-    # a sender without the token is refused the way MinIO reports as an auth problem
-    assert post_to_dispatcher(minio_stack, b'{"Records": []}', token="wrong")[0] == 403

@@ -1,4 +1,4 @@
-"""Where workers get events: an SQS queue (moto path) or the dispatcher's queue (MinIO path).
+"""Where the embedded stack's workers get events: an SQS queue, as Lambda's event source mapping does.
 
 A source hands out one Delivery at a time. The worker invokes the function with
 ``delivery.event`` and then reports the outcome; the source decides what the platform would

@@ -1,9 +1,10 @@
-"""A real MinIO server whose bucket notifications go to our dispatcher's webhook.
+"""A real MinIO server whose bucket notifications go to RabbitMQ through MinIO's AMQP target.
 
-The webhook target is configured through MinIO's environment (MINIO_NOTIFY_WEBHOOK_*_<ID>)
-with a queue_dir, so events MinIO could not deliver (dispatcher down) wait on disk and are
-retried every few seconds. A bucket then subscribes through the plain S3 API with the
-target's ARN, `arn:minio:sqs::<ID>:webhook`, exactly as an application would on AWS.
+The target is configured through MinIO's environment (MINIO_NOTIFY_AMQP_*_<ID>), the same
+keys infra/minio/notify-amqp.env gives an operator: persistent messages, publisher
+confirms, and a queue_dir, so events MinIO could not deliver (broker down) wait on disk
+and are sent when the broker is back. A bucket then subscribes through the plain S3 API
+with the target's ARN, `arn:minio:sqs::<ID>:amqp`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import secrets
 import urllib.request
 from pathlib import Path
 
+from bucket_ocr.amqp import Topology
+from bucket_ocr.worker.setup import DEFAULT_TARGET_ARN
 from bucket_ocr_local.binaries import minio_binary
 from bucket_ocr_local.processes import LOOPBACK, ManagedProcess, free_port
 
 TARGET_ID = "OCR"
-TARGET_ARN = f"arn:minio:sqs::{TARGET_ID}:webhook"
+TARGET_ARN = DEFAULT_TARGET_ARN
 
 
 def credentials(work_dir: Path) -> tuple[str, str]:
@@ -34,7 +37,7 @@ def credentials(work_dir: Path) -> tuple[str, str]:
 
 
 class MinioServer:
-    def __init__(self, work_dir: Path, *, webhook_url: str, webhook_token: str, binary: Path | None = None):
+    def __init__(self, work_dir: Path, *, broker_url: str, topology: Topology, binary: Path | None = None):
         self.port = free_port()
         self.access_key, self.secret_key = credentials(work_dir)
         root = (work_dir / "minio").resolve()
@@ -45,12 +48,7 @@ class MinioServer:
             "MINIO_ROOT_PASSWORD": self.secret_key,
             "MINIO_BROWSER": "off",
             "MINIO_UPDATE": "off",
-            f"MINIO_NOTIFY_WEBHOOK_ENABLE_{TARGET_ID}": "on",
-            f"MINIO_NOTIFY_WEBHOOK_ENDPOINT_{TARGET_ID}": webhook_url,
-            f"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_{TARGET_ID}": webhook_token,
-            # Must be absolute (MinIO refuses a relative queue_dir).
-            f"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_{TARGET_ID}": str(root / "undelivered-events"),
-            f"MINIO_NOTIFY_WEBHOOK_QUEUE_LIMIT_{TARGET_ID}": "100000",
+            **amqp_target_environment(broker_url, topology, queue_dir=root / "undelivered-events"),
         }
         self.process = ManagedProcess(
             "minio",
@@ -77,6 +75,10 @@ class MinioServer:
         self.process.wait_until(self._ready, timeout=timeout, what=f"ready on {self.url}")
         return self
 
+    def restart(self, timeout: float = 60) -> MinioServer:
+        self.stop()
+        return self.start(timeout)
+
     def _ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/minio/health/ready", timeout=2) as response:
@@ -88,15 +90,21 @@ class MinioServer:
         self.process.stop(grace=10)
 
 
-def notify_webhook_on_upload(s3, bucket: str) -> None:
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"Id": "ocr-on-upload", "QueueArn": TARGET_ARN, "Events": ["s3:ObjectCreated:*"]}]
-        },
-    )
-
-
-def new_webhook_token() -> str:
-    return secrets.token_urlsafe(24)
+def amqp_target_environment(broker_url: str, topology: Topology, *, queue_dir: Path) -> dict[str, str]:
+    """MinIO's AMQP target, as infra/minio/notify-amqp.env sets it for an operator."""
+    suffix = f"_{TARGET_ID}"
+    return {
+        f"MINIO_NOTIFY_AMQP_ENABLE{suffix}": "on",
+        f"MINIO_NOTIFY_AMQP_URL{suffix}": broker_url,
+        f"MINIO_NOTIFY_AMQP_EXCHANGE{suffix}": topology.exchange,
+        # MinIO declares the exchange before each publish: these must match what
+        # `bucket-ocr-worker setup` declares (durable, not auto-deleted, not internal).
+        f"MINIO_NOTIFY_AMQP_EXCHANGE_TYPE{suffix}": "direct",
+        f"MINIO_NOTIFY_AMQP_DURABLE{suffix}": "on",
+        f"MINIO_NOTIFY_AMQP_ROUTING_KEY{suffix}": topology.routing_key,
+        f"MINIO_NOTIFY_AMQP_DELIVERY_MODE{suffix}": "2",
+        f"MINIO_NOTIFY_AMQP_PUBLISHING_CONFIRMS{suffix}": "on",
+        # Must be absolute (MinIO refuses a relative queue_dir).
+        f"MINIO_NOTIFY_AMQP_QUEUE_DIR{suffix}": str(queue_dir),
+        f"MINIO_NOTIFY_AMQP_QUEUE_LIMIT{suffix}": "100000",
+    }

@@ -61,15 +61,5 @@ def create_queues(sqs, *, events_queue: str | None, dead_letter_queue: str, visi
     return events_url, _queue_arn(sqs, events_url), dlq_url
 
 
-def notify_queue_on_upload(s3, bucket: str, queue_arn: str) -> None:
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_notification_configuration(
-        Bucket=bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"Id": "ocr-on-upload", "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
-        },
-    )
-
-
 def _queue_arn(sqs, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
