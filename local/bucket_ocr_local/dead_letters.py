@@ -15,9 +15,10 @@ closed, and puts back whatever was not redriven.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator
 
 from bucket_ocr_local.spec import StackSpec
 
@@ -40,17 +41,33 @@ class DeadLetter:
     handle: Any = field(default=None, repr=False)
 
 
-class DeadLetterBox(Protocol):
+class DeadLetterBox(ABC):
+    @abstractmethod
     def peek(self, limit: int = 1000) -> list[DeadLetter]:
         """Every message in the queue, held (invisible to others) until the box closes."""
 
+    @abstractmethod
+    def _send_back(self, event: Any, letter: DeadLetter) -> None:
+        """Put the event on the work queue, then remove the letter."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Put back what was read and not redriven."""
+
     def redrive(self, letters: list[DeadLetter]) -> int:
         """Send each letter's event back to where the function reads events; remove the letter."""
+        sent = 0
+        for letter in letters:
+            event = replay_event(letter)
+            if event is not None:  # a letter that holds no event stays where it is
+                self._send_back(event, letter)
+                sent += 1
+        return sent
 
 
 @contextmanager
 def open_box(spec: StackSpec) -> Iterator[DeadLetterBox]:
-    box: _SqsBox | _AmqpBox = _AmqpBox(spec) if spec.broker_url else _SqsBox(spec)
+    box = _AmqpBox(spec) if spec.broker_url else _SqsBox(spec)
     try:
         yield box
     finally:
@@ -101,7 +118,7 @@ def replay_event(letter: DeadLetter) -> Any:
     return letter.body if isinstance(letter.body, dict) else None
 
 
-class _SqsBox:
+class _SqsBox(DeadLetterBox):
     def __init__(self, spec: StackSpec):
         self._spec = spec
         self._sqs = spec.client("sqs")
@@ -125,17 +142,10 @@ class _SqsBox:
                 )
         return list(self._held.values())
 
-    def redrive(self, letters: list[DeadLetter]) -> int:
-        sent = 0
-        for letter in letters:
-            event = replay_event(letter)
-            if event is None:
-                continue
-            self._sqs.send_message(QueueUrl=self._spec.events_queue_url, MessageBody=json.dumps(event))
-            self._sqs.delete_message(QueueUrl=self._spec.dead_letter_queue_url, ReceiptHandle=letter.handle)
-            self._held.pop(letter.message_id, None)
-            sent += 1
-        return sent
+    def _send_back(self, event: Any, letter: DeadLetter) -> None:
+        self._sqs.send_message(QueueUrl=self._spec.events_queue_url, MessageBody=json.dumps(event))
+        self._sqs.delete_message(QueueUrl=self._spec.dead_letter_queue_url, ReceiptHandle=letter.handle)
+        self._held.pop(letter.message_id, None)
 
     def close(self) -> None:
         for letter in self._held.values():
@@ -147,7 +157,7 @@ class _SqsBox:
                 pass  # deleted meanwhile (a concurrent redrive): nothing to put back
 
 
-class _AmqpBox:
+class _AmqpBox(DeadLetterBox):
     """Letters read with basic.get and left unacknowledged: closing the channel puts them back."""
 
     def __init__(self, spec: StackSpec):
@@ -177,26 +187,19 @@ class _AmqpBox:
             )
         return letters
 
-    def redrive(self, letters: list[DeadLetter]) -> int:
+    def _send_back(self, event: Any, letter: DeadLetter) -> None:
         import pika
 
-        sent = 0
-        for letter in letters:
-            event = replay_event(letter)
-            if event is None:
-                continue
-            # Straight to the work queue through the default exchange, persistent and
-            # confirmed, before the letter is let go.
-            self._channel.basic_publish(
-                exchange="",
-                routing_key=self._spec.work_queue,
-                body=json.dumps(event).encode(),
-                properties=pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
-                mandatory=True,
-            )
-            self._channel.basic_ack(letter.handle)
-            sent += 1
-        return sent
+        # Straight to the work queue through the default exchange, persistent and
+        # confirmed, before the letter is let go.
+        self._channel.basic_publish(
+            exchange="",
+            routing_key=self._spec.work_queue,
+            body=json.dumps(event).encode(),
+            properties=pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+            mandatory=True,
+        )
+        self._channel.basic_ack(letter.handle)
 
     def close(self) -> None:
         if self._connection.is_open:
