@@ -138,6 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def self_hosted_worker_environment(spec: StackSpec, handler: str = HANDLER, **overrides: str) -> dict[str, str]:
+    """What `bucket-ocr-worker run` gets in a deployment: the function's settings and the broker's."""
+    env = child_environment({"OCR_WORKER_HANDLER": handler, **spec.function_environment(), **overrides})
+    for variable in UNSET_FOR_FUNCTION:
+        env.pop(variable, None)
+    return env
+
+
 class WorkerPool:
     """N worker processes for one stack; each says `<name>: ready` once its engine is loaded."""
 
@@ -162,9 +170,7 @@ class WorkerPool:
         if self.store == "minio":
             # The image's self-hosted entry point, configured by environment as in a deployment.
             command = [sys.executable, "-m", "bucket_ocr.worker", "run", "--name", name]
-            env = child_environment({"OCR_WORKER_HANDLER": self.handler, **StackSpec.load(self.work_dir).function_environment()})
-            for variable in UNSET_FOR_FUNCTION:
-                env.pop(variable, None)
+            env = self_hosted_worker_environment(StackSpec.load(self.work_dir), self.handler)
         else:
             command = [sys.executable, "-m", "bucket_ocr_local.worker", "--work-dir", str(self.work_dir), "--name", name,
                        "--runtime", self.runtime, "--handler", self.handler]

@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from collections import Counter
-from contextlib import closing
-from typing import Any
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
 from bucket_ocr.amqp import connect, parse_amqp_url
 from bucket_ocr_local import dead_letters, function_logs
-from bucket_ocr_local.processes import wait_for
+from bucket_ocr_local.processes import ManagedProcess, wait_for
+from bucket_ocr_local.worker import self_hosted_worker_environment
 from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, settle, wait_for_result
 from tests.support.failing_objects import flag_path
 from tests.support.rabbitmq import management_get
@@ -119,6 +122,92 @@ def test_a_worker_killed_mid_document_leaves_it_to_another(minio_stack, minio_bu
         minio_stack.pool.workers.remove(victim)
         minio_stack.pool.add()
         minio_stack.pool.wait_ready()
+
+
+def test_sigterm_lets_a_worker_finish_the_document_in_hand(minio_stack, minio_bucket):
+    # given a long document being read by one of the workers
+    s3 = minio_stack.spec.client("s3")
+    key = "long/handbook.pdf"
+    s3.put_object(Bucket=minio_bucket, Key=key, Body=pdf_of([[f"HANDBOOK PAGE {n}", "lorem ipsum"] for n in range(6)]))
+    [delivery] = wait_for(lambda: deliveries_of(minio_stack, minio_bucket, key), timeout=60, what="a worker to take the PDF")
+    worker = next(w for w in minio_stack.pool.workers if w.log_path.name == delivery["log_file"])
+    assert read_result(minio_stack.spec, minio_bucket, key) is None, "the document finished before SIGTERM"
+
+    # when that worker is asked to stop
+    worker.signal(signal.SIGTERM)
+    try:
+        code = worker.wait(180)
+
+        # then it finished the document first, acknowledged it and exited cleanly
+        assert code == 0, worker.log_tail()
+        assert read_result(minio_stack.spec, minio_bucket, key)["status"] == "succeeded"
+        [run] = function_logs.about(minio_stack.spec.work_dir, function_logs.RECOGNISED, minio_bucket, key)
+        assert run["log_file"] == worker.log_path.name
+        # and nobody reads it again
+        settle(3)
+        assert len(deliveries_of(minio_stack, minio_bucket, key)) == 1
+    finally:
+        minio_stack.pool.workers.remove(worker)
+        minio_stack.pool.add()
+        minio_stack.pool.wait_ready()
+
+
+@contextmanager
+def worker_of_its_own(stack, bucket: str, log_dir: Path, **env: str) -> Iterator[tuple[ManagedProcess, dict[str, str]]]:
+    """One more `bucket-ocr-worker run`, on a queue and exchange no other worker reads."""
+    names = {"OCR_WORK_EXCHANGE": f"own-{bucket}", "OCR_WORK_QUEUE": f"own-{bucket}"}
+    process = ManagedProcess(
+        "own-worker",
+        [sys.executable, "-m", "bucket_ocr.worker", "run", "--name", "own-worker"],
+        log_path=log_dir / "own-worker.log",
+        env=self_hosted_worker_environment(stack.spec, **names, **env),
+    ).start()
+    try:
+        process.wait_until(lambda: "own-worker: ready" in process.log_path.read_text(), timeout=180, what="ready")
+        yield process, names
+    finally:
+        process.stop(grace=30)
+
+
+def minio_put_event(bucket: str, key: str) -> bytes:
+    return json.dumps({"EventName": "s3:ObjectCreated:Put", "Key": f"{bucket}/{key}", "Records": [{
+        "eventVersion": "2.0", "eventSource": "minio:s3", "eventName": "s3:ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+    }]}).encode()
+
+
+def test_a_handler_call_longer_than_the_heartbeat_keeps_the_connection(minio_stack, minio_bucket, tmp_path):
+    # given a worker with a 2 s heartbeat whose handler takes 12 s
+    slow_env = {"OCR_BROKER_URL": f"{minio_stack.spec.broker_url}?heartbeat=2", "OCR_TEST_SLOW_SECONDS": "12"}
+    with worker_of_its_own(minio_stack, minio_bucket, tmp_path, **slow_env) as (slow, names):
+        minio_stack.spec.client("s3").put_object(Bucket=minio_bucket, Key="slow.png", Body=png_of("SLOW BUT STEADY"))
+
+        # when the event arrives on its queue
+        publish(minio_stack, minio_put_event(minio_bucket, "slow.png"), exchange=names["OCR_WORK_EXCHANGE"])
+
+        # then the result is written and the message settled on its one delivery: the
+        # connection lived through six heartbeat intervals while the handler ran
+        assert wait_for_result(minio_stack.spec, minio_bucket, "slow.png", timeout=120)["status"] == "succeeded"
+        settle(3)
+        log = slow.log_path.read_text()
+        assert log.count('"message":"event received"') == 1
+        assert "broker unavailable" not in log
+
+
+def test_a_worker_whose_queue_is_deleted_declares_it_again_and_goes_on(minio_stack, minio_bucket, tmp_path):
+    # given a worker consuming its queue
+    with worker_of_its_own(minio_stack, minio_bucket, tmp_path) as (worker, names):
+        # when an operator deletes the queue under it
+        with closing(connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")) as connection:
+            connection.channel().queue_delete(names["OCR_WORK_QUEUE"])
+
+        # then the worker notices its consumer was cancelled, reconnects and declares it again
+        wait_for(lambda: worker.log_path.read_text().count('"message":"consuming"') == 2, timeout=60, what="a new consumer")
+        assert "ConsumerCancelled" in worker.log_path.read_text()
+        # and events reach it as before
+        minio_stack.spec.client("s3").put_object(Bucket=minio_bucket, Key="after.png", Body=png_of("AFTER THE DELETE"))
+        publish(minio_stack, minio_put_event(minio_bucket, "after.png"), exchange=names["OCR_WORK_EXCHANGE"])
+        assert wait_for_result(minio_stack.spec, minio_bucket, "after.png")["status"] == "succeeded"
 
 
 def test_uploads_while_the_broker_is_down_are_all_read_when_it_is_back(minio_stack, minio_bucket):

@@ -1,4 +1,5 @@
-"""The function's handler, with objects that fail transiently while a flag file exists.
+"""The function's handler, with objects that fail transiently while a flag file exists,
+and (``OCR_TEST_SLOW_SECONDS``) every event made slower, like a long document.
 
 Workers of the MinIO test stack run this (``OCR_WORKER_HANDLER``) so a test can make one
 object fail on every delivery, as a storage outage would, and later let it pass, without
@@ -9,6 +10,7 @@ to the real handler.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from bucket_ocr.errors import StorageUnavailableError
@@ -23,4 +25,5 @@ def lambda_handler(event: Any, context: Any) -> Any:
         for record in records_from_payload(event):
             if flag_path(flag_dir, record.bucket, record.key).exists():
                 raise StorageUnavailableError("storage unavailable (test flag)", bucket=record.bucket, key=record.key)
+    time.sleep(float(os.environ.get("OCR_TEST_SLOW_SECONDS") or 0))
     return real_handler(event, context)

@@ -6,9 +6,12 @@ from typing import Any
 
 from bucket_ocr.amqp.address import AmqpAddress
 
-# What pika raises when the broker cannot be reached or goes away; callers treat these as
-# "the broker is unavailable", never as a verdict on a document.
 def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """What pika raises when the broker cannot be reached, goes away or drops our consumer
+    (``ConsumerCancelled`` is a channel error).
+
+    Callers treat these as "the broker is unavailable", never as a verdict on a document.
+    """
     import pika.exceptions
 
     return (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError, pika.exceptions.StreamLostError)

@@ -66,6 +66,9 @@ class Consumer:
             # starts first (or meets a broker whose data was lost) still finds its queues.
             topology.declare(channel)
             channel.basic_qos(prefetch_count=1)
+            # The broker cancels a consumer whose queue is deleted or moved; without this a
+            # worker would stay connected and idle forever.
+            channel.add_on_cancel_callback(self._cancelled)
             channel.basic_consume(topology.work_queue, on_message_callback=self._hold)
             logger.info("consuming", extra={"queue": topology.work_queue, "broker": self._settings.broker.redacted})
             while not self._stopping.is_set():
@@ -77,6 +80,11 @@ class Consumer:
             if connection.is_open:
                 # Closing hands any unacknowledged message back to the queue.
                 connection.close()
+
+    def _cancelled(self, method: Any) -> None:
+        import pika.exceptions
+
+        raise pika.exceptions.ConsumerCancelled(f"the broker cancelled the consumer of {self._settings.topology.work_queue}")
 
     def _hold(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         # Called from inside process_data_events: only note the message; it is handled
