@@ -47,6 +47,9 @@ def quantize_int8(model: onnx.ModelProto, samples: Sequence[np.ndarray], float_n
                 _Samples(),
                 quant_format=QuantFormat.QOperator,
                 per_channel=True,
+                # 7-bit weights: x86 CPUs without VNNI (AVX2, AVX-512 alone) multiply u8 x s8
+                # pairs into saturating int16 sums, which overflow with full-range weights.
+                reduce_range=True,
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=keep_float,

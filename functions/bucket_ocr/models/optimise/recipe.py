@@ -18,7 +18,7 @@ from .text_height import NODE_PREFIX, insert_text_height
 
 # Part of every optimised bundle's recipe: bump it when this code changes what it writes,
 # so `bucket-ocr-models build` rebuilds bundles made by an older version.
-OPTIMISER_VERSION = 4
+OPTIMISER_VERSION = 5
 
 _CALIBRATION_SEED = 1729
 _CALIBRATION_PAGES = 6
