@@ -14,6 +14,7 @@ from bucket_ocr.amqp import AmqpAddress, Topology, connect, parse_amqp_url
 from bucket_ocr.errors import StorageUnavailableError
 from bucket_ocr.failures.amqp_queue import AmqpDeadLetterQueue
 from bucket_ocr.failures.dead_letters import dead_letter_body
+from bucket_ocr_local.processes import wait_for
 from bucket_ocr_local.python_path import child_environment
 from tests.integration.conftest import unique_name
 from tests.support.rabbitmq import require_rabbitmq_server
@@ -106,3 +107,60 @@ def test_a_dead_letter_that_cannot_be_stored_is_a_transient_error_naming_the_obj
     for letters in (missing, unreachable):
         with pytest.raises(StorageUnavailableError, match=r"s3://in/a.png"):
             letters.send(body)
+
+
+def test_the_consumer_settles_every_message_even_when_the_broker_hands_it_two_at_once(broker):
+    # given a consumer on its own topology, whose invocation hands back one poisoned message
+    # until the delivery limit dead-letters it: RabbitMQ 3.10's quorum queue then lets one
+    # more message than the prefetch through to that consumer
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pika
+
+    from bucket_ocr.worker.consumer import Consumer
+    from bucket_ocr.worker.invocation import Verdict
+    from bucket_ocr.worker.settings import WorkerSettings
+
+    names = {"OCR_WORK_EXCHANGE": unique_name("ex"), "OCR_WORK_QUEUE": unique_name("work"),
+             "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx"), "OCR_DELIVERY_LIMIT": "1"}
+    settings = WorkerSettings.from_env({"OCR_BROKER_URL": broker.url, **names,
+                                        "OCR_DEAD_LETTER_QUEUE_URL": f"{broker.url}?queue={unique_name('dlq')}"})
+    seen: list[bytes] = []
+
+    def invoke(message):
+        seen.append(message.body)
+        return Verdict.REQUEUE if message.body == b"poison" else Verdict.ACK
+
+    stopping = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        consumer = threading.Thread(target=Consumer(settings, invoke, executor, stopping=stopping, name="test").run)
+        consumer.start()
+        try:
+            wait_for(lambda: _queue_exists(broker, settings.topology.work_queue), timeout=30, what="the consumer's queue")
+
+            # when the poisoned message comes first and three good ones right behind it
+            with closing(connect(settings.broker, name="test")) as connection:
+                channel = connection.channel()
+                channel.confirm_delivery()
+                for body in (b"poison", b"one", b"two", b"three"):
+                    channel.basic_publish(settings.topology.exchange, settings.topology.routing_key, body,
+                                          pika.BasicProperties(delivery_mode=2))
+
+            # then every good message is handled once and the queue drains
+            wait_for(lambda: {b"one", b"two", b"three"} <= set(seen), timeout=30, what="the good messages")
+        finally:
+            stopping.set()
+            consumer.join(30)
+    assert seen.count(b"poison") == 2 and sorted(seen[2:]) == [b"one", b"three", b"two"]
+    assert ready_messages(broker, settings.topology.work_queue) == 0
+
+
+def _queue_exists(broker, queue: str) -> bool:
+    import pika.exceptions
+
+    try:
+        ready_messages(broker, queue)
+        return True
+    except pika.exceptions.ChannelClosedByBroker:
+        return False

@@ -13,6 +13,7 @@ function's duplicate check finds its result. SIGTERM lets the message in hand fi
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -41,7 +42,10 @@ class Consumer:
         self._executor = executor
         self._stopping = stopping
         self._name = name
-        self._held: tuple[Any, Any, bytes] | None = None
+        # Deliveries not yet settled, oldest first. Prefetch 1 should keep this at one, but
+        # a quorum queue can hand a consumer one more after nacks (seen on RabbitMQ 3.10):
+        # each is still settled in turn, never dropped.
+        self._held: deque[tuple[Any, Any, bytes]] = deque()
 
     def run(self) -> None:
         backoff = 1.0
@@ -73,10 +77,10 @@ class Consumer:
             logger.info("consuming", extra={"queue": topology.work_queue, "broker": self._settings.broker.redacted})
             while not self._stopping.is_set():
                 connection.process_data_events(time_limit=1)
-                if self._held is not None:
-                    self._settle(connection, channel, self._held)
+                while self._held:
+                    self._settle(connection, channel, self._held[0])
         finally:
-            self._held = None
+            self._held.clear()
             if connection.is_open:
                 # Closing hands any unacknowledged message back to the queue.
                 connection.close()
@@ -89,7 +93,9 @@ class Consumer:
     def _hold(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         # Called from inside process_data_events: only note the message; it is handled
         # from the loop, where the connection can be pumped while it runs.
-        self._held = (method, properties, body)
+        self._held.append((method, properties, body))
+        if len(self._held) > 1:
+            logger.warning("more deliveries in hand than the prefetch allows", extra={"in_hand": len(self._held)})
 
     def _settle(self, connection: Any, channel: Any, held: tuple[Any, Any, bytes]) -> None:
         method, properties, body = held
@@ -110,7 +116,7 @@ class Consumer:
             future.result()
             raise
         verdict = future.result()
-        self._held = None
+        self._held.popleft()
         if verdict is Verdict.ACK:
             channel.basic_ack(method.delivery_tag)
         else:
