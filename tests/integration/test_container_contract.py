@@ -330,3 +330,28 @@ def test_a_missing_emulator_fails_under_ci(monkeypatch, tmp_path):
     # When the contract test looks for it, Then it fails rather than skips
     with pytest.raises(pytest.fail.Exception, match="install-servers.sh"):
         _rie_binary()
+
+
+def test_the_image_ships_the_self_hosted_worker_and_its_broker_client(image_root, tmp_path):
+    from bucket_ocr_local.stores.rabbitmq_server import RabbitMQServer
+    from tests.support.rabbitmq import require_rabbitmq_server
+
+    require_rabbitmq_server()
+    root, runtime, replay = image_root
+    # Given the console script the image puts on PATH, run by the image's Python
+    worker = Path(replay.host(root, "/venv/bin/bucket-ocr-worker"))
+    assert worker.is_file(), "the image has no bucket-ocr-worker"
+    python = replay.host(root, "/venv/bin/python")
+    broker = RabbitMQServer(tmp_path).start()
+    try:
+        # When it sets up the broker's topology, as Compose's and Kubernetes' setup jobs do
+        done = subprocess.run(
+            [python, str(worker), "setup", "--wait", "10"],
+            env={**replay.environment(runtime, root), "OCR_BROKER_URL": broker.url},
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )
+    finally:
+        broker.stop()
+    # Then it declared the work queue with the image's own pika
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "queue ocr-work (quorum, delivery limit 5)" in done.stdout
