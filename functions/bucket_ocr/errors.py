@@ -52,6 +52,10 @@ class CorruptDocumentError(PermanentError):
     pass
 
 
+class EncryptedDocumentError(PermanentError):
+    """Readable, but locked with a password the function does not have."""
+
+
 class DocumentTooLargeError(PermanentError):
     pass
 

@@ -9,6 +9,7 @@ from PIL import Image
 from bucket_ocr.documents import DocumentType, ObjectRef, detect_type, iter_pages
 from bucket_ocr.errors import (
     CorruptDocumentError,
+    EncryptedDocumentError,
     PageTooLargeError,
     TooManyPagesError,
     UnsupportedDocumentError,
@@ -164,3 +165,83 @@ def test_too_many_pages_is_refused(kind):
         data = encode(page(), "TIFF", save_all=True, append_images=[page(), page()])
     with pytest.raises(TooManyPagesError, match="OCR_MAX_PAGES"):
         pages_of(data, limits=Limits(max_pages=2))
+
+
+def animated_png(frames=3):
+    images = [page(64, 64, colour) for colour in ("white", "black", "red")[:frames]]
+    return encode(images[0], "PNG", save_all=True, append_images=images[1:])
+
+
+def second_frame_control(data):
+    return [i for i in range(len(data)) if data.startswith(b"fcTL", i)][1]
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [
+        # a frame sequence number out of order: Pillow's SyntaxError, raised by seek()
+        lambda d, at: d[: at + 4] + (99).to_bytes(4, "big") + d[at + 8 :],
+        # a frame larger than the canvas
+        lambda d, at: d[: at + 8] + (1000).to_bytes(4, "big") + d[at + 12 :],
+        # the file ends inside the second frame: OSError, raised by seek()
+        lambda d, at: d[: at + 10],
+    ],
+    ids=["sequence", "frame-size", "truncated"],
+)
+def test_a_broken_later_frame_is_a_named_error_about_that_page(break_it):
+    # given an animated PNG whose first frame is fine and second is broken
+    data = break_it(animated_png(), second_frame_control(animated_png()))
+
+    # when its pages are read, then the first comes and the second is a named permanent error
+    doc_type, pages = iter_pages(data, WHERE, limits=Limits(), pdf_dpi=150)
+    assert next(pages).size == (64, 64)
+    with pytest.raises(CorruptDocumentError, match=r"^page 2 cannot be decoded: .+ \(s3://in/docs/scan.bin\)$") as raised:
+        next(pages)
+    assert raised.value.__cause__ is not None
+
+
+def test_a_bug_of_our_own_is_not_disguised_as_a_bad_document(monkeypatch):
+    # given a decoding step that fails the way a programming error does
+    from bucket_ocr.documents import pages as pages_module
+
+    def broken(frame, *, single):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(pages_module, "_upright_rgb", broken)
+
+    # then it surfaces as itself
+    with pytest.raises(TypeError, match="a bug"):
+        pages_of(encode(page(), "PNG"))
+
+
+def test_a_valid_but_unsupported_variant_is_unsupported_not_corrupt():
+    # given a BMP declaring a compression method Pillow does not implement
+    data = bytearray(encode(page(), "BMP"))
+    data[30:34] = (9).to_bytes(4, "little")
+
+    with pytest.raises(UnsupportedDocumentError, match="variant this decoder does not support"):
+        pages_of(bytes(data))
+
+
+def test_messages_name_no_memory_address_so_one_failure_always_reads_the_same():
+    messages = set()
+    for _ in range(2):
+        with pytest.raises(CorruptDocumentError) as raised:
+            pages_of(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+        messages.add(str(raised.value))
+    [message] = messages
+    assert " at 0x" not in message and "BytesIO" not in message
+
+
+def test_a_password_protected_pdf_is_named_encrypted():
+    import pypdf
+
+    # given a readable PDF locked with a password
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes([(200, 100)]))))
+    writer.encrypt(user_password="secret", algorithm="RC4-128")
+    locked = io.BytesIO()
+    writer.write(locked)
+
+    # then it is refused as encrypted (permanent), not as corrupt
+    with pytest.raises(EncryptedDocumentError, match=r"password-protected.*\(s3://in/docs/scan.bin\)"):
+        pages_of(locked.getvalue())

@@ -27,3 +27,34 @@ def test_result_key_is_deterministic():
 
 def test_control_characters_are_escaped():
     assert result_key_for("", "b", "tab\there.png") == "b/tab%09here.png.json"
+
+
+@pytest.mark.parametrize("key", ["x" * 1015, "%" * 400, "é" * 508, "a/" * 506 + "b", "%" * 339 + "é" * 5])
+def test_a_key_that_escaping_takes_past_s3s_limit_is_shortened_to_fit(key):
+    # given a legal source key whose result key would exceed 1,024 bytes
+    assert len(key.encode()) <= 1024
+
+    result = result_key_for("ocr/", "in", key)
+
+    # then the result key fits, keeps its start and its suffix, and is cut between escapes
+    assert len(result.encode()) <= 1024
+    assert result.startswith("ocr/in/") and result.endswith(".json")
+    head = result[: result.index("%~")]
+    assert result_key_for("ocr/", "in", key, suffix="").startswith(head)
+
+
+def test_shortened_keys_stay_one_to_one_and_never_meet_a_key_that_fits():
+    # given long keys that differ only at the end, and a short key spelling a shortened one
+    long_keys = ["x" * 1015 + "a", "x" * 1015 + "b"]
+    shortened = [result_key_for("ocr/", "in", key) for key in long_keys]
+    lookalike = shortened[0][len("ocr/in/") : -len(".json")]
+
+    # then each long key has its own result, the same every time, and the short key another
+    assert all("%~" in result for result in shortened) and len(set(shortened)) == 2
+    assert shortened == [result_key_for("ocr/", "in", key) for key in long_keys]
+    assert result_key_for("ocr/", "in", lookalike) not in shortened
+
+
+def test_a_key_that_fits_is_not_shortened():
+    key = "y" * (1024 - len("ocr/in/.json"))
+    assert result_key_for("ocr/", "in", key) == f"ocr/in/{key}.json"

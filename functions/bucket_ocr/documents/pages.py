@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from bucket_ocr.documents.detect import DocumentType, detect_type
 from bucket_ocr.errors import (
     CorruptDocumentError,
+    EncryptedDocumentError,
     PageTooLargeError,
     TooManyPagesError,
     UnsupportedDocumentError,
@@ -22,6 +25,7 @@ from bucket_ocr.imaging import opaque_rgb
 from bucket_ocr.settings import Limits
 
 _POINTS_PER_INCH = 72
+_PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -47,7 +51,45 @@ def iter_pages(
         )
     if doc_type is DocumentType.PDF:
         return doc_type, _pdf_pages(data, where, limits, pdf_dpi)
-    return doc_type, _image_pages(data, where, limits)
+    return doc_type, _decoder_errors_named(_image_pages(data, where, limits), where)
+
+
+# What Pillow's decoders raise on bad input (struct.error and EOFError from truncated
+# headers, SyntaxError from its PNG/APNG chunk parser). Our own bugs raise other types
+# (TypeError, AttributeError, KeyError...) and are left to surface.
+_DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+# Pillow's wording when a file is valid but uses a variant it cannot decode.
+_UNSUPPORTED = re.compile(r"unsupported|not supported|not available|unknown (raw mode|compression)", re.IGNORECASE)
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def _decoder_errors_named(pages: Iterator[Image.Image], where: ObjectRef) -> Iterator[Image.Image]:
+    """Every decoder failure, wherever in the file it is met, as a named permanent error.
+
+    Frames are read lazily, so a broken second frame fails in the iterator's ``seek``,
+    outside any one call: guarding the whole iteration leaves no place for a raw decoder
+    exception to get past.
+    """
+    index = 0
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except Image.DecompressionBombError as cause:
+            raise PageTooLargeError(str(cause), bucket=where.bucket, key=where.key) from cause
+        except _DECODER_ERRORS as cause:
+            raise decoder_error(cause, f"page {index + 1}", where) from cause
+        index += 1
+        yield page
+
+
+def decoder_error(cause: BaseException, what: str, where: ObjectRef) -> CorruptDocumentError | UnsupportedDocumentError:
+    # Messages are kept free of object addresses, so one failure reads the same every time.
+    message = " ".join(_OBJECT_REPR.sub("", str(cause)).split()) or type(cause).__name__
+    if _UNSUPPORTED.search(message):
+        return UnsupportedDocumentError(f"{what} uses a variant this decoder does not support: {message}", bucket=where.bucket, key=where.key)
+    return CorruptDocumentError(f"{what} cannot be decoded: {message}", bucket=where.bucket, key=where.key)
 
 
 def _image_pages(data: bytes, where: ObjectRef, limits: Limits) -> Iterator[Image.Image]:
@@ -59,18 +101,12 @@ def _image_pages(data: bytes, where: ObjectRef, limits: Limits) -> Iterator[Imag
             frames = getattr(image, "n_frames", 1)
     except Image.DecompressionBombError as cause:
         raise PageTooLargeError(str(cause), bucket=where.bucket, key=where.key) from cause
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as cause:
-        raise CorruptDocumentError(f"cannot read image: {cause}", bucket=where.bucket, key=where.key) from cause
+    except (UnidentifiedImageError, *_DECODER_ERRORS) as cause:
+        raise decoder_error(cause, "the image", where) from cause
     _check_page_count(frames, where, limits)
     for index, frame in enumerate(ImageSequence.Iterator(image)):
         _check_pixels(frame.size, index, where, limits)
-        try:
-            page = _upright_rgb(frame, single=frames == 1)
-        except (OSError, SyntaxError, ValueError) as cause:
-            raise CorruptDocumentError(
-                f"page {index + 1} cannot be decoded: {cause}", bucket=where.bucket, key=where.key
-            ) from cause
-        yield page
+        yield _upright_rgb(frame, single=frames == 1)
 
 
 def _upright_rgb(frame: Image.Image, *, single: bool) -> Image.Image:
@@ -106,6 +142,10 @@ def _open_pdf(data: bytes, where: ObjectRef) -> Iterator[Any]:
     try:
         pdf = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as cause:
+        if getattr(cause, "err_code", None) == _PDFIUM_PASSWORD_ERROR:
+            raise EncryptedDocumentError(
+                "the PDF is password-protected; upload it without a password", bucket=where.bucket, key=where.key
+            ) from cause
         raise CorruptDocumentError(f"cannot open PDF: {cause}", bucket=where.bucket, key=where.key) from cause
     try:
         yield pdf
