@@ -99,18 +99,30 @@ def test_fifty_uploads_with_two_workers_are_each_read_exactly_once(minio_stack, 
     assert not [l for l in dead_letters.peek(minio_stack.spec) if l.bucket == minio_bucket]
 
 
+@contextmanager
+def worker_reading_a_long_document(stack, bucket: str, key: str, pages: int) -> Iterator[ManagedProcess]:
+    """The pool's worker that took a freshly uploaded multi-page PDF; replaced afterwards."""
+    stack.spec.client("s3").put_object(
+        Bucket=bucket, Key=key, Body=pdf_of([[f"LONG PAGE {n}", "lorem ipsum dolor"] for n in range(pages)])
+    )
+    [delivery] = wait_for(lambda: deliveries_of(stack, bucket, key), timeout=60, what="a worker to take the PDF")
+    worker = next(w for w in stack.pool.workers if w.log_path.name == delivery["log_file"])
+    assert read_result(stack.spec, bucket, key) is None, "the document finished too soon for the test"
+    try:
+        yield worker
+    finally:
+        stack.pool.workers.remove(worker)
+        stack.pool.add()
+        stack.pool.wait_ready()
+
+
 def test_a_worker_killed_mid_document_leaves_it_to_another(minio_stack, minio_bucket):
     # given a long document being read by one of the workers
-    s3 = minio_stack.spec.client("s3")
     key = "long/report.pdf"
-    s3.put_object(Bucket=minio_bucket, Key=key, Body=pdf_of([[f"REPORT PAGE {n}", "lorem ipsum dolor"] for n in range(8)]))
-    [delivery] = wait_for(lambda: deliveries_of(minio_stack, minio_bucket, key), timeout=60, what="a worker to take the PDF")
-    victim = next(w for w in minio_stack.pool.workers if w.log_path.name == delivery["log_file"])
-    assert read_result(minio_stack.spec, minio_bucket, key) is None, "the document finished before the kill"
+    with worker_reading_a_long_document(minio_stack, minio_bucket, key, pages=8) as victim:
+        # when that worker is killed outright
+        os.kill(victim.pid, signal.SIGKILL)
 
-    # when that worker is killed outright
-    os.kill(victim.pid, signal.SIGKILL)
-    try:
         # then the broker hands the message to the other worker, which reads it
         result = wait_for_result(minio_stack.spec, minio_bucket, key, timeout=180)
         assert result["status"] == "succeeded" and len(result["pages"]) == 8
@@ -118,24 +130,14 @@ def test_a_worker_killed_mid_document_leaves_it_to_another(minio_stack, minio_bu
         # and the document was recognised once, by the survivor
         [run] = function_logs.about(minio_stack.spec.work_dir, function_logs.RECOGNISED, minio_bucket, key)
         assert run["log_file"] != victim.log_path.name
-    finally:
-        minio_stack.pool.workers.remove(victim)
-        minio_stack.pool.add()
-        minio_stack.pool.wait_ready()
 
 
 def test_sigterm_lets_a_worker_finish_the_document_in_hand(minio_stack, minio_bucket):
     # given a long document being read by one of the workers
-    s3 = minio_stack.spec.client("s3")
     key = "long/handbook.pdf"
-    s3.put_object(Bucket=minio_bucket, Key=key, Body=pdf_of([[f"HANDBOOK PAGE {n}", "lorem ipsum"] for n in range(6)]))
-    [delivery] = wait_for(lambda: deliveries_of(minio_stack, minio_bucket, key), timeout=60, what="a worker to take the PDF")
-    worker = next(w for w in minio_stack.pool.workers if w.log_path.name == delivery["log_file"])
-    assert read_result(minio_stack.spec, minio_bucket, key) is None, "the document finished before SIGTERM"
-
-    # when that worker is asked to stop
-    worker.signal(signal.SIGTERM)
-    try:
+    with worker_reading_a_long_document(minio_stack, minio_bucket, key, pages=6) as worker:
+        # when that worker is asked to stop
+        worker.signal(signal.SIGTERM)
         code = worker.wait(180)
 
         # then it finished the document first, acknowledged it and exited cleanly
@@ -146,10 +148,6 @@ def test_sigterm_lets_a_worker_finish_the_document_in_hand(minio_stack, minio_bu
         # and nobody reads it again
         settle(3)
         assert len(deliveries_of(minio_stack, minio_bucket, key)) == 1
-    finally:
-        minio_stack.pool.workers.remove(worker)
-        minio_stack.pool.add()
-        minio_stack.pool.wait_ready()
 
 
 @contextmanager
