@@ -19,6 +19,7 @@ from bucket_ocr_local.errors import FunctionInvocationError, LocalStackError, St
 from bucket_ocr_local.runtimes import RUNTIMES
 from bucket_ocr_local.spec import StackSpec
 from bucket_ocr_local.stack import STORES, LocalStack, StackOptions
+from bucket_ocr_local.supervisor import Supervisor
 
 
 def default_work_dir() -> Path:
@@ -104,11 +105,13 @@ def cmd_up(args: argparse.Namespace, base: Path) -> int:
     with LocalStack(_options(args, work_dir)) as stack:
         _print_endpoints(stack)
         print("\nCtrl-C stops the stack (workers finish their current event first).", flush=True)
-        while not stopped.wait(1):
-            dead = [w.name for w in stack.pool.workers if not w.running()] if stack.pool else []
-            if dead:
-                print(f"worker(s) exited: {', '.join(dead)}; see {work_dir / 'logs'}", file=sys.stderr)
-                return 1
+        # Workers that die are replaced and servers that stop are started again: one
+        # crash must not take the stack, and the data it holds, down with it.
+        with Supervisor(stack, report=lambda action: print(action, file=sys.stderr, flush=True)) as supervisor:
+            while not stopped.wait(1):
+                if supervisor.failure is not None:
+                    print(f"error: {type(supervisor.failure).__name__}: {supervisor.failure}", file=sys.stderr)
+                    return 1
         print("stopping...", flush=True)
     return 0
 

@@ -35,3 +35,7 @@ class FunctionInvocationError(LocalStackError):
 
 class WaitTimeoutError(LocalStackError):
     """A bounded wait ran out before every awaited thing happened."""
+
+
+class StackLostError(LocalStackError):
+    """A part of the stack died with data that cannot be brought back (moto's memory)."""

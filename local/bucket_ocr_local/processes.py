@@ -117,6 +117,13 @@ class ManagedProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def exit_code(self) -> str:
+        """How it ended, for a log line: ``code 1`` or ``signal SIGKILL``."""
+        code = self._process.poll() if self._process else None
+        if code is None:
+            return "running" if self._process else "never started"
+        return f"signal {signal.Signals(-code).name}" if code < 0 else f"code {code}"
+
     def wait_until(self, predicate: Callable[[], T | None], *, timeout: float, what: str) -> T:
         return wait_for(predicate, timeout=timeout, what=f"{self.name} {what}", abort=self.exit_reason)
 

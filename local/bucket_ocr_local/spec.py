@@ -46,6 +46,9 @@ class StackSpec:
     delivery_limit: int | None = None
     function_env: dict[str, str] = field(default_factory=dict)
     owner_pid: int | None = None
+    # Where workers reach S3 when it is not the store's own address: a fault-injecting
+    # proxy in front of it (the soak's Toxiproxy). Tools and tests keep the direct address.
+    worker_s3_endpoint: str | None = None
 
     def function_environment(self) -> dict[str, str]:
         """The function's configuration, as the deployed Lambda gets it: environment only."""
@@ -55,7 +58,7 @@ class StackSpec:
             "OCR_SOURCE_BUCKETS": self.input_bucket,
             "OCR_DEAD_LETTER_QUEUE_URL": self.dead_letter_queue_url,
             "OCR_MODELS_DIR": self.models_dir,
-            "OCR_S3_ENDPOINT_URL": self.s3_endpoint,
+            "OCR_S3_ENDPOINT_URL": self.worker_s3_endpoint or self.s3_endpoint,
             "OCR_CACHE_DIR": str(Path(self.work_dir) / "function-cache"),
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,

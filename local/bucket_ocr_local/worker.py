@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from bucket_ocr_local.sources import Delivery, Source
 from bucket_ocr_local.spec import UNSET_FOR_FUNCTION, StackSpec
 
 POLL_SECONDS = 1.0
+# Replacements of a worker that keeps failing its cold start wait longer each time, up to this.
+MAX_RESTART_PAUSE = 60.0
 
 
 def make_source(spec: StackSpec, name: str) -> Source:
@@ -146,6 +149,23 @@ def self_hosted_worker_environment(spec: StackSpec, handler: str = HANDLER, **ov
     return env
 
 
+@dataclass
+class _Slot:
+    """Restart history of one place in the pool: how many failed cold starts in a row."""
+
+    failed_starts: int = 0
+    due: float | None = None
+
+    def pause(self, *, was_ready: bool) -> float:
+        # A worker that had loaded the function died of something passing (a kill, an
+        # OOM): replaced at once. One that never got ready will likely fail again.
+        self.failed_starts = 0 if was_ready else self.failed_starts + 1
+        return 0.0 if was_ready else min(2.0 ** (self.failed_starts - 1), MAX_RESTART_PAUSE)
+
+    def carried_over(self) -> _Slot:
+        return _Slot(failed_starts=self.failed_starts)
+
+
 class WorkerPool:
     """N worker processes for one stack; each says `<name>: ready` once its engine is loaded."""
 
@@ -158,6 +178,7 @@ class WorkerPool:
         self._next = 0
         self._count = count
         self._log_start: dict[str, int] = {}
+        self._slots: dict[str, _Slot] = {}
 
     def start(self) -> WorkerPool:
         for _ in range(self._count):
@@ -165,6 +186,34 @@ class WorkerPool:
         return self
 
     def add(self) -> ManagedProcess:
+        process = self._spawn()
+        self.workers.append(process)
+        return process
+
+    def replace_dead(self) -> list[str]:
+        """Starts a new worker in the place of each one that exited; returns what it did.
+
+        A worker that keeps dying before it is ready (a broken setting, a full disk) is
+        replaced after a growing pause, up to a minute, instead of in a tight loop.
+        """
+        now = time.monotonic()
+        done = []
+        for index, worker in enumerate(self.workers):
+            if worker.running():
+                continue
+            slot = self._slots.setdefault(worker.name, _Slot())
+            if slot.due is None:
+                slot.due = now + slot.pause(was_ready=self._said_ready(worker))
+                done.append(f"{worker.name} exited ({worker.exit_code()}); replacing it in {slot.due - now:.0f} s")
+            if now < slot.due:
+                continue
+            replacement = self._spawn()
+            self._slots[replacement.name] = slot.carried_over()
+            self.workers[index] = replacement
+            done.append(f"{replacement.name} started in place of {worker.name}")
+        return done
+
+    def _spawn(self) -> ManagedProcess:
         name = f"worker-{self._next}"
         self._next += 1
         if self.store == "minio":
@@ -178,8 +227,7 @@ class WorkerPool:
         process = ManagedProcess(name, command, log_path=self.work_dir / "logs" / f"{name}.log", env=env)
         # Logs are appended across restarts of a stack: readiness is read from here on.
         self._log_start[name] = process.log_path.stat().st_size if process.log_path.exists() else 0
-        self.workers.append(process.start())
-        return process
+        return process.start()
 
     def wait_ready(self, timeout: float = 300) -> None:
         """Until every live worker has finished its cold start (engine loaded)."""

@@ -21,10 +21,11 @@ import pytest
 from bucket_ocr.amqp import connect, parse_amqp_url
 from bucket_ocr_local import dead_letters, function_logs
 from bucket_ocr_local.processes import ManagedProcess, wait_for
+from bucket_ocr_local.supervisor import Supervisor
 from bucket_ocr_local.worker import self_hosted_worker_environment
-from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, settle, wait_for_result
+from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, require_binary, settle, wait_for_result
 from tests.support.failing_objects import flag_path
-from tests.support.rabbitmq import management_get
+from tests.support.rabbitmq import management_get, require_rabbitmq_server
 
 pytestmark = pytest.mark.integration
 
@@ -339,3 +340,35 @@ def test_keys_with_spaces_plus_and_unicode_round_trip(minio_stack, minio_bucket,
     result = wait_for_result(minio_stack.spec, minio_bucket, key)
     assert result["status"] == "succeeded"
     assert result["source"]["key"] == key
+
+
+def test_a_stopped_minio_is_started_again_and_a_new_stack_reopens_the_kept_data(start_stack, tmp_path):
+    # given a MinIO stack of its own, under the supervisor `up` runs, with one document read
+    require_binary("minio")
+    require_rabbitmq_server()
+    work_dir = tmp_path / "kept"
+    stack = start_stack(store="minio", workers=1, work_dir=work_dir)
+    spec = stack.spec
+    spec.client("s3").put_object(Bucket=spec.input_bucket, Key="before.png", Body=png_of("BEFORE 1111"))
+    assert wait_for_result(spec, spec.input_bucket, "before.png")["status"] == "succeeded"
+
+    with Supervisor(stack, interval=0.2, report=lambda action: None) as supervisor:
+        # when MinIO dies
+        stack.minio.process.kill()
+
+        # then it is started again on its data dir, and uploads are read as before
+        wait_for(lambda: supervisor.actions, timeout=60, what="the supervisor to notice")
+        stack.minio.process.wait_until(stack.minio._ready, timeout=60, what="ready again")
+        spec.client("s3").put_object(Bucket=spec.input_bucket, Key="after-restart.png", Body=png_of("AFTER 2222"))
+        assert wait_for_result(spec, spec.input_bucket, "after-restart.png")["status"] == "succeeded"
+    assert supervisor.actions[0] == "minio had stopped; started it again on its data dir"
+
+    # when the whole stack is stopped and `up` runs again on the same work dir
+    stack.stop()
+    again = start_stack(store="minio", workers=1, work_dir=work_dir)
+
+    # then it opens the same data with the same credentials, and goes on reading uploads
+    assert again.spec.access_key == spec.access_key
+    assert read_result(again.spec, spec.input_bucket, "before.png")["status"] == "succeeded"
+    again.spec.client("s3").put_object(Bucket=spec.input_bucket, Key="second-life.png", Body=png_of("AGAIN 3333"))
+    assert wait_for_result(again.spec, spec.input_bucket, "second-life.png")["status"] == "succeeded"

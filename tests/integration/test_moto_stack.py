@@ -9,6 +9,9 @@ import pytest
 
 from bucket_ocr_local import dead_letters, journal
 from bucket_ocr_local.processes import wait_for
+from bucket_ocr_local.errors import StackLostError
+from bucket_ocr_local.supervisor import Supervisor, heal
+from bucket_ocr_local.worker import WorkerPool
 from tests.integration.conftest import invocations_of, pdf_of, png_of, read_result, wait_for_result
 
 pytestmark = pytest.mark.integration
@@ -98,15 +101,19 @@ def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack
     spec.client("s3").put_object(Bucket=spec.input_bucket, Key="long.pdf", Body=long_pdf)
     wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
 
-    # when that worker is killed outright, and a fresh one started
-    stack.pool.workers[0].kill()
-    stack.pool.add()
+    # when that worker is killed outright, under the supervisor `up` runs
+    with Supervisor(stack, interval=0.2, report=lambda action: None) as supervisor:
+        stack.pool.workers[0].kill()
 
-    # then the message comes back after its visibility timeout and is finished by the new worker
-    result = wait_for_result(spec, spec.input_bucket, "long.pdf", timeout=180)
+        # then the supervisor puts a new worker in its place, the message comes back after
+        # its visibility timeout, and the new worker finishes it
+        result = wait_for_result(spec, spec.input_bucket, "long.pdf", timeout=180)
     assert result["status"] == "succeeded" and len(result["pages"]) == 8
     [run] = invocations_of(spec, spec.input_bucket, "long.pdf")
     assert run["worker"] == "worker-1"
+    assert [w.name for w in stack.pool.workers] == ["worker-1"]
+    assert "worker-0 exited (signal SIGKILL); replacing it in 0 s" in supervisor.actions
+    assert supervisor.failure is None
 
 
 def test_a_stopped_worker_finishes_the_event_it_holds_first(start_stack):
@@ -126,3 +133,34 @@ def test_a_stopped_worker_finishes_the_event_it_holds_first(start_stack):
     assert worker.wait(0) == 0
     assert read_result(spec, spec.input_bucket, "finish-me.pdf")["status"] == "succeeded"
     assert queue_depth(spec) == (0, 0)
+
+
+def test_a_worker_that_keeps_dying_at_start_is_replaced_after_growing_pauses(start_stack):
+    # given a stack whose worker cannot start (its handler does not exist)
+    stack = start_stack(store="moto", workers=0)
+    stack.pool = WorkerPool(stack.work_dir, count=1, handler="no_such_module.handler").start()
+
+    # when the supervisor heals it again and again
+    actions = []
+
+    def third_pause_announced() -> bool:
+        actions.extend(heal(stack))
+        return sum("replacing it in" in action for action in actions) == 3
+
+    wait_for(third_pause_announced, timeout=90, what="three replacements", interval=0.2)
+
+    # then each replacement waits longer than the one before: 1 s, 2 s, 4 s
+    pauses = [action.split("replacing it in ")[1] for action in actions if "replacing it in" in action]
+    assert pauses == ["1 s", "2 s", "4 s"], actions
+
+
+def test_a_dead_moto_server_ends_the_stack_with_a_named_error(start_stack):
+    # given an embedded stack, whose buckets and queues live in moto's memory
+    stack = start_stack(store="moto", workers=0)
+
+    # when the moto server dies
+    stack.moto.process.kill()
+
+    # then healing says plainly that the stack's data is gone, instead of starting an empty one
+    with pytest.raises(StackLostError, match="in-memory buckets and queues are gone"):
+        heal(stack)

@@ -89,6 +89,9 @@ class MinioServer:
     def stop(self) -> None:
         self.process.stop(grace=10)
 
+    def running(self) -> bool:
+        return self.process.running()
+
 
 def amqp_target_environment(broker_url: str, topology: Topology, *, queue_dir: Path) -> dict[str, str]:
     """MinIO's AMQP target, as infra/minio/notify-amqp.env sets it for an operator."""

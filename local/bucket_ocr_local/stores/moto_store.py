@@ -44,6 +44,9 @@ class MotoServer:
     def stop(self) -> None:
         self.process.stop(grace=5)
 
+    def running(self) -> bool:
+        return self.process.running()
+
 
 def create_queues(sqs, *, events_queue: str | None, dead_letter_queue: str, visibility_timeout: int, max_receive_count: int):
     """The dead-letter queue, and (for the SQS path) the events queue redriving into it."""
