@@ -1,0 +1,5 @@
+import sys
+
+from bucket_ocr_soak.cli import main
+
+sys.exit(main())

@@ -1,0 +1,209 @@
+"""The faults the soak injects while uploads go on, each one counted with what it hit.
+
+- kill: SIGKILL to a worker that is mid-document (its log's last engine line is
+  "recognising", with no "recognised" or failure after it); the supervisor replaces it;
+- broker / minio: a graceful stop, a hold, a start on the same ports and data (MinIO path
+  only; moto keeps everything in memory, so stopping it would end the stack). The
+  supervisor is paused meanwhile so that it does not race the soak's own start;
+- latency / resets: a Toxiproxy toxic on the workers' S3 connections for a window;
+- duplicate: a copy of a real event, taken from the tap, delivered to the work queue again.
+
+Faults are spread evenly over the upload phase, in a seeded order, and run one after
+another on their own thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bucket_ocr_local.errors import WaitTimeoutError
+from bucket_ocr_local.processes import ManagedProcess, wait_for
+from bucket_ocr_local.stack import LocalStack
+from bucket_ocr_local.supervisor import Supervisor
+from bucket_ocr_soak.event_tap import EventTap
+from bucket_ocr_soak.observe import RECOGNISING
+from bucket_ocr_soak.toxiproxy import Toxic, ToxiproxyProxy
+
+KILL, BROKER, MINIO, LATENCY, RESETS, DUPLICATE = "kill", "broker", "minio", "latency", "resets", "duplicate"
+KINDS = (KILL, BROKER, MINIO, LATENCY, RESETS, DUPLICATE)
+MINIO_PATH_ONLY = (BROKER, MINIO)
+# Lines that end an engine run: after one of these, the worker is no longer mid-document.
+RUN_ENDED = ("recognised", "permanent failure")
+LOG_TAIL_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    outage_seconds: float = 5.0  # how long the broker or MinIO stays down
+    window_seconds: float = 8.0  # how long a latency or reset toxic stays on
+    latency_ms: int = 400
+    jitter_ms: int = 200
+    reset_share: float = 0.3  # of connections reset while the reset toxic is on
+    mid_document_wait: float = 60.0  # longest wait for a worker to be mid-document
+
+
+@dataclass
+class InjectedFault:
+    kind: str
+    at: float  # seconds from the start of the upload phase
+    started_at: float = 0.0  # wall clock, to compare with upload and result times
+    seconds: float = 0.0
+    injected: bool = True
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_faults(counts: dict[str, int], *, duration: float, seed: int) -> list[tuple[float, str]]:
+    """(offset, kind) pairs spread evenly over ``duration``, kinds in a seeded order."""
+    kinds = [kind for kind in KINDS for _ in range(counts.get(kind, 0))]
+    random.Random(seed).shuffle(kinds)
+    return [(duration * (index + 1) / (len(kinds) + 1), kind) for index, kind in enumerate(kinds)]
+
+
+class FaultInjector:
+    def __init__(
+        self,
+        stack: LocalStack,
+        supervisor: Supervisor,
+        proxy: ToxiproxyProxy,
+        tap: EventTap,
+        *,
+        seed: int,
+        settings: FaultSettings = FaultSettings(),
+        log: Callable[[str], None] = print,
+    ):
+        self._stack = stack
+        self._supervisor = supervisor
+        self._proxy = proxy
+        self._tap = tap
+        self._rng = random.Random(seed)
+        self._settings = settings
+        self._log = log
+        self.injected: list[InjectedFault] = []
+        self.error: BaseException | None = None
+
+    def windows(self) -> list[tuple[float, float]]:
+        """When each injected fault was on, wall clock: a kill or a duplicate is an instant."""
+        return [(f.started_at, f.started_at + f.seconds) for f in self.injected if f.injected]
+
+    def counts(self) -> dict[str, int]:
+        done = Counter(fault.kind for fault in self.injected if fault.injected)
+        return {kind: done.get(kind, 0) for kind in KINDS}
+
+    def run_in_background(self, plan: list[tuple[float, str]], *, started: float) -> threading.Thread:
+        thread = threading.Thread(target=self._run, args=(plan, started), name="soak-faults", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self, plan: list[tuple[float, str]], started: float) -> None:
+        try:
+            for offset, kind in plan:
+                # A schedule, not a synchronisation: faults land at planned points of the run.
+                time.sleep(max(0.0, started + offset - time.monotonic()))
+                self.inject(kind, at=time.monotonic() - started)
+        except BaseException as error:  # reported by the caller, which owns the run
+            self.error = error
+
+    def inject(self, kind: str, *, at: float = 0.0) -> InjectedFault:
+        fault = InjectedFault(kind, at, started_at=time.time())
+        clock = time.monotonic()
+        getattr(self, f"_{kind}")(fault)
+        fault.seconds = round(time.monotonic() - clock, 3)
+        self.injected.append(fault)
+        self._log(f"fault {kind} at {at:.1f} s: {'injected' if fault.injected else 'not injected'} {fault.detail}")
+        return fault
+
+    # ---- the faults ------------------------------------------------------------------
+
+    def _kill(self, fault: InjectedFault) -> None:
+        try:
+            worker, key = wait_for(
+                self._worker_mid_document, timeout=self._settings.mid_document_wait, what="a worker mid-document", interval=0.05
+            )
+        except WaitTimeoutError as none:  # no worker was reading when asked: recorded, not counted
+            fault.injected, fault.detail = False, {"reason": str(none)}
+            return
+        os.kill(worker.pid, signal.SIGKILL)
+        fault.detail = {"worker": worker.name, "pid": worker.pid, "key": key}
+
+    def _worker_mid_document(self) -> tuple[ManagedProcess, str] | None:
+        for worker in list(self._stack.pool.workers):
+            if worker.running():
+                key = document_in_hand(worker.log_path)
+                if key is not None:
+                    return worker, key
+        return None
+
+    def _broker(self, fault: InjectedFault) -> None:
+        self._outage(self._stack.broker, fault)
+
+    def _minio(self, fault: InjectedFault) -> None:
+        self._outage(self._stack.minio, fault)
+
+    def _outage(self, server: Any, fault: InjectedFault) -> None:
+        with self._supervisor.paused():
+            clock = time.monotonic()
+            server.stop()
+            stopped = time.monotonic()
+            time.sleep(self._settings.outage_seconds)  # the outage itself: a duration, not a wait
+            server.start()
+            fault.detail = {
+                "stop_seconds": round(stopped - clock, 2),
+                "down_seconds": round(time.monotonic() - stopped, 2),
+            }
+
+    def _latency(self, fault: InjectedFault) -> None:
+        toxic = Toxic("soak-latency", "latency", {"latency": self._settings.latency_ms, "jitter": self._settings.jitter_ms})
+        self._toxic_window(toxic, fault)
+
+    def _resets(self, fault: InjectedFault) -> None:
+        # timeout 0: the connection is reset as soon as data flows on it.
+        toxic = Toxic("soak-resets", "reset_peer", {"timeout": 0}, toxicity=self._settings.reset_share)
+        self._toxic_window(toxic, fault)
+
+    def _toxic_window(self, toxic: Toxic, fault: InjectedFault) -> None:
+        self._proxy.add(toxic)
+        try:
+            time.sleep(self._settings.window_seconds)  # the window the toxic is on
+        finally:
+            self._proxy.remove(toxic.name)
+        fault.detail = {"toxic": toxic.type, "toxicity": toxic.toxicity, **toxic.attributes}
+
+    def _duplicate(self, fault: InjectedFault) -> None:
+        objects = self._tap.redeliver_one(self._rng)
+        if objects is None:
+            fault.injected, fault.detail = False, {"reason": "no event on the tap since the last duplicate"}
+        else:
+            fault.detail = {"objects": objects}
+
+
+def document_in_hand(log_path: Path) -> str | None:
+    """The key a worker's log says it is recognising right now, or None."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+            tail = log.read().decode(errors="replace")
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        if not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        message = record.get("message") if isinstance(record, dict) else None
+        if message == RECOGNISING:
+            return record.get("key")
+        if message in RUN_ENDED:
+            return None
+    return None
