@@ -72,6 +72,10 @@ class ObjectNotFoundError(PermanentError):
     pass
 
 
+class StorageRejectedError(PermanentError):
+    """S3 refused a request about this object with a 4xx that no retry changes."""
+
+
 class TransientError(ObjectError):
     """Worth retrying: storage throttling, 5xx, timeouts, an engine crash."""
 
@@ -82,3 +86,7 @@ class StorageUnavailableError(TransientError):
 
 class OcrEngineFailedError(TransientError):
     pass
+
+
+class DocumentBusyError(TransientError):
+    """Another instance holds this object version's claim and has not finished in time."""

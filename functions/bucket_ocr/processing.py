@@ -7,16 +7,17 @@ Lambda, so workers, the emulator and tests all run this very path.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from bucket_ocr import storage
 from bucket_ocr.documents import ObjectRef, iter_pages
-from bucket_ocr.errors import OcrEngineFailedError, PermanentError
+from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, PermanentError
 from bucket_ocr.events.records import ObjectRecord
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics
 from bucket_ocr.results import document
+from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ResultStore
 from bucket_ocr.settings import Settings
@@ -45,11 +46,20 @@ class Outcome:
 
 
 class ObjectProcessor:
-    def __init__(self, settings: Settings, engine: Engine, s3: Any, dead_letters: DeadLetterQueue):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        s3: Any,
+        dead_letters: DeadLetterQueue,
+        *,
+        claim_times: ClaimTimes = ClaimTimes(),
+    ):
         self._settings = settings
         self._engine = engine
         self._s3 = s3
         self._results = ResultStore(s3, settings.results_bucket, text_sidecar=settings.text_sidecar)
+        self._claims = ClaimStore(s3, settings.results_bucket, settings.results_prefix, times=claim_times)
         self._dead_letters = dead_letters
         self._engine_info = {**engine.describe(), "language": settings.language}
 
@@ -60,31 +70,52 @@ class ObjectProcessor:
             if skipped:
                 logger.info("skipped", extra={"reason": skipped, "event_name": record.event_name})
                 return Outcome("skipped", record.bucket, record.key, reason=skipped)
-            result_key = result_key_for(self._settings.results_prefix, record.bucket, record.key)
-            started = time.perf_counter()
-            timings = document.Timings()
-            source = document.SourceInfo(
-                record.bucket, record.key, version_id=record.version_id, etag=record.etag, size=record.size
+            run = _Run(
+                record=record,
+                result_key=result_key_for(self._settings.results_prefix, record.bucket, record.key),
+                source=document.SourceInfo(
+                    record.bucket, record.key, version_id=record.version_id, etag=record.etag, size=record.size
+                ),
+                attempt=attempt,
+                request_id=request_id,
             )
             try:
-                source = self._identify(record, source)
-                existing = self._results.existing(result_key)
-                if existing and existing.covers(source.etag, source.version_id):
-                    logger.info("duplicate event: result exists for this object version", extra={"result_key": result_key})
-                    metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
-                    return Outcome("skipped", record.bucket, record.key, result_key=result_key, reason="duplicate")
-                return self._recognise(source, result_key, timings, started, request_id)
+                run.source = self._identify(record, run.source)
+                done = self._already_done(run)
+                if done:
+                    return done
+                identity = VersionIdentity(record.bucket, record.key, run.source.version_id, run.source.etag)
+                with self._claims.held(identity, finished=lambda: self._already_done(run) is not None, request_id=request_id) as mine:
+                    if not mine:
+                        return self._duplicate(run)
+                    try:
+                        return self._recognise(run)
+                    except PermanentError as error:  # recorded while the claim is still ours
+                        return self._failed(run, error)
             except PermanentError as error:
-                timings.total_seconds = time.perf_counter() - started
-                self._dead_letter(record, error, source, result_key, timings, attempt, request_id)
-                return Outcome(
-                    "failed",
-                    record.bucket,
-                    record.key,
-                    result_key=result_key,
-                    error_type=type(error).__name__,
-                    seconds=timings.total_seconds,
-                )
+                return self._failed(run, error)
+
+    def _already_done(self, run: _Run) -> Outcome | None:
+        """A result for this version (a duplicate event), or for a later one (an old event)."""
+        existing = self._results.existing(run.result_key)
+        if existing is not None and existing.covers(run.source.etag, run.source.version_id):
+            return self._duplicate(run)
+        if existing is not None and existing.is_later_than(run.record.sequencer):
+            return self._superseded(run, "the result describes a later upload")
+        if not self._is_current(run.source):
+            # An event that arrives after the object was overwritten: the newer upload's
+            # own event brings its OCR, so reading this one would be wasted.
+            return self._superseded(run, "the source has a newer version")
+        return None
+
+    def _superseded(self, run: _Run, why: str) -> Outcome:
+        logger.info(f"superseded: {why}", extra={"result_key": run.result_key})
+        return Outcome("skipped", run.record.bucket, run.record.key, result_key=run.result_key, reason="superseded")
+
+    def _duplicate(self, run: _Run) -> Outcome:
+        logger.info("duplicate event: result exists for this object version", extra={"result_key": run.result_key})
+        metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
+        return Outcome("skipped", run.record.bucket, run.record.key, result_key=run.result_key, reason="duplicate")
 
     def _reason_to_skip(self, record: ObjectRecord) -> str | None:
         if self._settings.is_own_output(record.bucket, record.key):
@@ -100,15 +131,14 @@ class ObjectProcessor:
         head = storage.head(self._s3, ObjectRef(record.bucket, record.key), record.version_id)
         return replace(source, etag=storage.clean_etag(head.get("ETag")), version_id=head.get("VersionId"))
 
-    def _recognise(
-        self,
-        source: document.SourceInfo,
-        result_key: str,
-        timings: document.Timings,
-        started: float,
-        request_id: str | None,
-    ) -> Outcome:
+    def _recognise(self, run: _Run) -> Outcome:
+        source = run.source
         where = ObjectRef(source.bucket, source.key)
+        timings = run.timings
+        logger.info(
+            "recognising",
+            extra={"source_etag": source.etag, "source_version_id": source.version_id, "attempt": run.attempt},
+        )
         clock = time.perf_counter()
         download = storage.download(
             self._s3, where, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
@@ -117,7 +147,7 @@ class ObjectProcessor:
         doc_type, pages = iter_pages(
             download.data, where, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi
         )
-        source = replace(
+        run.source = source = replace(
             source,
             etag=download.etag or source.etag,
             version_id=download.version_id or source.version_id,
@@ -143,26 +173,50 @@ class ObjectProcessor:
                 )
             )
             del image  # one decoded page alive at a time
-        timings.total_seconds = time.perf_counter() - started
-        result = document.succeeded(source, self._engine_info, timings, page_results, request_id)
-        self._results.put(result_key, result)
+        timings.total_seconds = time.perf_counter() - run.started
+        result = document.succeeded(source, self._engine_info, timings, page_results, run.request_id)
+        written = self._write(run, result)
         line_count = sum(len(page.lines) for page in page_results)
         metrics.add_metric(name="DocumentsSucceeded", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="PagesProcessed", unit=MetricUnit.Count, value=len(page_results))
         metrics.add_metric(name="OcrSeconds", unit=MetricUnit.Seconds, value=timings.ocr_seconds)
         logger.info(
             "recognised",
-            extra={"result_key": result_key, "pages": len(page_results), "lines": line_count, "timings": timings.as_dict()},
+            extra={
+                "result_key": run.result_key,
+                "pages": len(page_results),
+                "lines": line_count,
+                "timings": timings.as_dict(),
+                "source_etag": source.etag,
+                "source_version_id": source.version_id,
+                "result_written": written,
+            },
         )
         return Outcome(
-            "succeeded",
+            "succeeded" if written else "skipped",
             source.bucket,
             source.key,
-            result_key=result_key,
+            result_key=run.result_key,
+            reason=None if written else "superseded",
             pages=len(page_results),
             lines=line_count,
             seconds=timings.total_seconds,
         )
+
+    def _write(self, run: _Run, result: dict[str, Any]) -> bool:
+        return self._results.put(
+            run.result_key, result, sequencer=run.record.sequencer, source_is_current=lambda: self._is_current(run.source)
+        )
+
+    def _is_current(self, source: document.SourceInfo) -> bool:
+        """Whether the source's latest version is still the one this run read."""
+        try:
+            head = storage.head(self._s3, ObjectRef(source.bucket, source.key))
+        except ObjectNotFoundError:
+            return True  # deleted since: the result of what was there still stands
+        if source.version_id and head.get("VersionId"):
+            return head["VersionId"] == source.version_id
+        return not source.etag or storage.clean_etag(head.get("ETag")) == source.etag
 
     def _read(self, image: Any, where: ObjectRef) -> list[Any]:
         try:
@@ -172,24 +226,44 @@ class ObjectProcessor:
                 f"OCR engine failed: {type(cause).__name__}: {cause}", bucket=where.bucket, key=where.key
             ) from cause
 
-    def _dead_letter(
-        self,
-        record: ObjectRecord,
-        error: PermanentError,
-        source: document.SourceInfo,
-        result_key: str,
-        timings: document.Timings,
-        attempt: int,
-        request_id: str | None,
-    ) -> None:
+    def _failed(self, run: _Run, error: PermanentError) -> Outcome:
+        run.timings.total_seconds = time.perf_counter() - run.started
         logger.warning("permanent failure", extra={"error_type": type(error).__name__, "error": str(error)})
         count_failure(type(error).__name__)
+        record = run.record
         # The dead letter goes first: if the result write then fails, the retry finds no
         # result and sends again (a duplicate letter), instead of finding a failed result,
         # skipping, and leaving no letter at all.
         self._dead_letters.send(
             dead_letter_body(
-                record.raw, error, attempt=attempt, bucket=record.bucket, key=record.key, result_key=result_key
+                record.raw, error, attempt=run.attempt, bucket=record.bucket, key=record.key, result_key=run.result_key
             )
         )
-        self._results.put(result_key, document.failed(source, self._engine_info, timings, error, request_id))
+        failure = document.failed(run.source, self._engine_info, run.timings, error, run.request_id)
+        try:
+            self._write(run, failure)
+        except PermanentError as refused:
+            # The letter above holds the event; a result S3 refuses to store (its key, its
+            # permissions) must not turn a recorded failure into endless retries.
+            logger.error("failed result not written", extra={"error_type": type(refused).__name__, "error": str(refused)})
+        return Outcome(
+            "failed",
+            record.bucket,
+            record.key,
+            result_key=run.result_key,
+            error_type=type(error).__name__,
+            seconds=run.timings.total_seconds,
+        )
+
+
+@dataclass
+class _Run:
+    """One processing of one record: what it knows so far about the source and its timings."""
+
+    record: ObjectRecord
+    result_key: str
+    source: document.SourceInfo
+    attempt: int
+    request_id: str | None
+    timings: document.Timings = field(default_factory=document.Timings)
+    started: float = field(default_factory=time.perf_counter)

@@ -1,7 +1,10 @@
 """Reading sources and writing results through any S3 API (AWS, MinIO, moto).
 
-Storage failures are sorted here once: an object that is gone is permanent, everything
-else (throttling, 5xx, timeouts, dropped connections) is worth a retry.
+Storage failures are sorted here once. Worth a retry: throttling, 5xx, timeouts, dropped
+connections, and the few 4xx that say "try again" (a request timeout, a clock skew, an
+expired session token, a conflicting concurrent request). Any other 4xx is S3 refusing
+this request for this object (a key it will not store, access denied, an invalid
+argument): it fails the same way on every retry, so it is permanent for the object.
 """
 
 from __future__ import annotations
@@ -14,9 +17,24 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_ocr.documents import ObjectRef
-from bucket_ocr.errors import DocumentTooLargeError, ObjectNotFoundError, StorageUnavailableError
+from bucket_ocr.errors import DocumentTooLargeError, ObjectNotFoundError, StorageRejectedError, StorageUnavailableError
 
 _GONE = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound"}
+# 4xx answers that mean "not now" rather than "not this".
+_RETRYABLE_CLIENT_ERRORS = {
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequests",
+    "RequestLimitExceeded",
+    "OperationAborted",
+    "ConditionalRequestConflict",
+}
+_RETRYABLE_STATUS = {408, 429}
 
 
 @dataclass(frozen=True)
@@ -36,8 +54,14 @@ def storage_errors(where: ObjectRef, action: str, *, missing_is_permanent: bool 
         yield
     except ClientError as cause:
         code = error_code(cause)
-        if missing_is_permanent and code in _GONE:
-            raise ObjectNotFoundError(f"{action}: object not found ({code})", bucket=where.bucket, key=where.key) from cause
+        if code in _GONE:
+            if missing_is_permanent:
+                raise ObjectNotFoundError(f"{action}: object not found ({code})", bucket=where.bucket, key=where.key) from cause
+            raise StorageUnavailableError(f"{action} failed: {code}", bucket=where.bucket, key=where.key) from cause
+        if is_refusal(cause):
+            raise StorageRejectedError(
+                f"{action} refused by storage: {code} (HTTP {http_status(cause)})", bucket=where.bucket, key=where.key
+            ) from cause
         raise StorageUnavailableError(f"{action} failed: {code or cause}", bucket=where.bucket, key=where.key) from cause
     except BotoCoreError as cause:
         raise StorageUnavailableError(f"{action} failed: {cause}", bucket=where.bucket, key=where.key) from cause
@@ -45,6 +69,21 @@ def storage_errors(where: ObjectRef, action: str, *, missing_is_permanent: bool 
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def http_status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def is_refusal(error: ClientError) -> bool:
+    """A 4xx that will be the same on every retry of this request."""
+    status = http_status(error)
+    return 400 <= status < 500 and status not in _RETRYABLE_STATUS and error_code(error) not in _RETRYABLE_CLIENT_ERRORS
+
+
+def is_precondition_failure(error: ClientError) -> bool:
+    """A conditional write lost its race (If-None-Match / If-Match did not hold)."""
+    return error_code(error) == "PreconditionFailed" or http_status(error) == 412
 
 
 def head(s3: Any, where: ObjectRef, version_id: str | None = None) -> dict[str, Any]:

@@ -250,11 +250,13 @@ def test_every_event_source_reaches_the_same_result(moto_stack, fixture):
     from bucket_ocr.events import records_from_payload
 
     (record,) = records_from_payload(event)
-    moto_stack.upload(record.key, png(LINES))
-    # Stale identity from the fixture would be a different object version: drop it
+    etag = moto_stack.upload(record.key, png(LINES))
+    # The fixture's identity names another object version (the function would skip it as
+    # superseded): give the event the uploaded object's
+    if record.etag:
+        event = json.loads(json.dumps(event).replace(record.etag, etag))
     if fixture == "eventbridge-object-created.json":
         event["detail"]["object"].pop("version-id")
-        event["detail"]["object"]["etag"] = moto_stack.s3.head_object(Bucket=moto_stack.input_bucket, Key=record.key)["ETag"].strip('"')
     # When the event is handled
     moto_stack.app.handle(event, LambdaContext())
     # Then the result is there, under the decoded key

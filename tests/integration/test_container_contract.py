@@ -263,7 +263,7 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
     s3.create_bucket(Bucket="contract-input")
     s3.create_bucket(Bucket="contract-results")
     queue_url = sqs.create_queue(QueueName="contract-dlq")["QueueUrl"]
-    s3.put_object(Bucket="contract-input", Key="scans/page one.png", Body=_png_with(WORDS))
+    etag = s3.put_object(Bucket="contract-input", Key="scans/page one.png", Body=_png_with(WORDS))["ETag"].strip('"')
 
     # When the image's ENTRYPOINT + CMD run under the emulator with the image's ENV
     port, runtime_api = _free_port(), _free_port()
@@ -294,7 +294,7 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
         env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, process, 30)
-        event = retarget(load_event("s3-put.json"), "contract-input", "scans/page one.png")
+        event = retarget(load_event("s3-put.json"), "contract-input", "scans/page one.png", etag)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations",
             data=json.dumps(event).encode(), method="POST")

@@ -37,6 +37,7 @@ def from_s3_notification(payload: Mapping[str, Any]) -> list[ObjectRecord]:
                     version_id=s3.get_object.get("versionId") or None,
                     etag=_etag(s3.get_object.get("eTag")),
                     size=s3.get_object.get("size"),
+                    sequencer=s3.get_object.get("sequencer") or None,
                     raw=record.raw_event,
                 )
             )
@@ -61,6 +62,7 @@ def from_eventbridge(payload: Mapping[str, Any]) -> list[ObjectRecord]:
                 version_id=obj.get("version-id") or None,
                 etag=_etag(obj.get("etag")),
                 size=obj.get("size"),
+                sequencer=obj.get("sequencer") or None,
                 raw=event.raw_event,
             )
         ]

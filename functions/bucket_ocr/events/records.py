@@ -16,6 +16,9 @@ class ObjectRecord:
     version_id: str | None = None
     etag: str | None = None
     size: int | None = None
+    # S3's and MinIO's order of events on one key (hex; larger is later); None from
+    # sources that do not send it (direct invocations).
+    sequencer: str | None = None
     # The record as it arrived, so a dead-letter message can be replayed as is.
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
