@@ -272,7 +272,7 @@ def test_iam_grants_no_wildcard_actions_or_resources(given, monkeypatch):
             assert named <= allowed_resources and (named or "-input-" in text), statement
             # with a wildcard only for the objects under a bucket (and the prefix of results)
             if "*" in text:
-                assert re.search(r"(-input-[^\"]*\}/\*|\}/\$\{ResultsPrefix\}\*)", text) or resource == {
+                assert re.search(r"(-input-[^\"]*\}/\*|\}/\$\{ResultsPrefix\}(\.claims/)?\*)", text) or resource == {
                     "Fn::GetAtt": ["FunctionLogGroup", "Arn"]}, statement
 
 
@@ -286,6 +286,12 @@ def test_iam_reads_input_and_writes_results_only(monkeypatch):
     results = by_sid["ReadWriteResults"]
     assert set(results["Action"]) == {"s3:GetObject", "s3:PutObject"}
     assert results["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/${ResultsPrefix}*"}
+    # and the only deletions are of the function's own claims
+    deleting = [s for s in by_sid.values() if "s3:DeleteObject" in _as_list(s["Action"])]
+    assert deleting == [by_sid["ReleaseClaims"]] and _as_list(by_sid["ReleaseClaims"]["Action"]) == ["s3:DeleteObject"]
+    assert by_sid["ReleaseClaims"]["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/${ResultsPrefix}.claims/*"}
+    # and listing the results bucket is not conditioned on a prefix, which a HEAD does not send
+    assert "Condition" not in by_sid["ListResults"]
     # and the only SQS action in direct mode is sending to the DLQ
     sqs = {a for s in by_sid.values() for a in _as_list(s["Action"]) if a.startswith("sqs:")}
     assert sqs == {"sqs:SendMessage"}
