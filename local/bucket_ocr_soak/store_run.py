@@ -36,7 +36,7 @@ class SoakOptions:
     seed: int = 20261130
     fault_counts: dict[str, int] = field(default_factory=dict)
     fault_settings: FaultSettings = FaultSettings()
-    calibration_pages: int = 5
+    calibration_pages: int = 7
     drain_timeout: float = 300.0
     models_dir: Path | None = None
 
@@ -65,7 +65,7 @@ def run_store(options: SoakOptions, log: Callable[[str], None] = print) -> dict[
         probe = StackProbe(stack)
         uploader = Uploader(stack.spec, stack.spec.input_bucket)
         with Supervisor(stack, report=lambda action: log(f"{options.store}: supervisor: {action}")) as supervisor:
-            single = single_page_seconds(uploader, probe, pages=options.calibration_pages)
+            single = single_page_seconds(uploader, probe, pages=options.calibration_pages, seed=options.seed)
             tap.clear()
             interval = single / (options.workers * options.utilisation)
             workload = plan_workload(options.uploads, interval=interval, seed=options.seed)
