@@ -13,6 +13,8 @@ from typing import Any, Iterator
 
 RECOGNISED = "recognised"
 RECEIVED = "event received"  # bucket-ocr-worker took a message (logged before the handler runs)
+HANDLED = "event handled"  # ... and the handler returned, with each object's outcome
+RECOGNISING = "recognising"  # an engine run started, with the source etag and version id
 
 
 def records(work_dir: Path | str) -> Iterator[dict[str, Any]]:
@@ -40,3 +42,8 @@ def about(work_dir: Path | str, message: str, bucket: str, key: str) -> list[dic
 
 def ocr_runs(work_dir: Path | str, bucket: str, key: str) -> int:
     return len(about(work_dir, RECOGNISED, bucket, key))
+
+
+def ocr_starts(work_dir: Path | str, bucket: str, key: str) -> int:
+    """Engine runs started for that object, finished or not (a worker killed mid-read)."""
+    return len(about(work_dir, RECOGNISING, bucket, key))

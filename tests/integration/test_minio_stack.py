@@ -372,3 +372,38 @@ def test_a_stopped_minio_is_started_again_and_a_new_stack_reopens_the_kept_data(
     assert read_result(again.spec, spec.input_bucket, "before.png")["status"] == "succeeded"
     again.spec.client("s3").put_object(Bucket=spec.input_bucket, Key="second-life.png", Body=png_of("AGAIN 3333"))
     assert wait_for_result(again.spec, spec.input_bucket, "second-life.png")["status"] == "succeeded"
+
+
+def handled(stack, bucket: str, key: str) -> int:
+    """Deliveries about that object whose handler has returned."""
+    return len(function_logs.about(stack.spec.work_dir, function_logs.HANDLED, bucket, key))
+
+
+def test_the_same_bytes_uploaded_again_and_again_within_a_second_are_read_once(minio_stack, minio_bucket):
+    # given two workers, and a scan uploaded ten times in a row with the same bytes
+    s3 = minio_stack.spec.client("s3")
+    body = pdf_of([[f"SAME BYTES PAGE {n}", "read once"] for n in range(3)])
+    for _ in range(10):
+        s3.put_object(Bucket=minio_bucket, Key="again.pdf", Body=body)
+
+    # when every event has been delivered and handled
+    wait_for(lambda: handled(minio_stack, minio_bucket, "again.pdf") >= 10, timeout=180, what="ten events handled")
+
+    # then the engine read it once: the claim held the other worker off, the result the rest
+    assert function_logs.ocr_starts(minio_stack.spec.work_dir, minio_bucket, "again.pdf") == 1
+    assert read_result(minio_stack.spec, minio_bucket, "again.pdf")["status"] == "succeeded"
+
+
+def test_a_quick_overwrite_leaves_the_result_of_the_latest_version(minio_stack, minio_bucket):
+    # given a long document whose run takes a while
+    s3 = minio_stack.spec.client("s3")
+    s3.put_object(Bucket=minio_bucket, Key="overwrite.pdf", Body=pdf_of([[f"OLD VERSION PAGE {n}"] for n in range(6)]))
+
+    # when it is overwritten at once, twice
+    s3.put_object(Bucket=minio_bucket, Key="overwrite.pdf", Body=pdf_of([["MIDDLE VERSION 5555"]]))
+    latest = s3.put_object(Bucket=minio_bucket, Key="overwrite.pdf", Body=pdf_of([["LATEST VERSION 7777"]]))["ETag"].strip('"')
+
+    # then, once every event is handled, the result is the latest version's
+    wait_for(lambda: handled(minio_stack, minio_bucket, "overwrite.pdf") >= 3, timeout=180, what="three events handled")
+    result = read_result(minio_stack.spec, minio_bucket, "overwrite.pdf")
+    assert result["source"]["etag"] == latest and "7777" in result["text"], result["text"][:200]

@@ -89,11 +89,12 @@ class Invoker:
             event = parse_json(message.body.decode("utf-8", errors="replace"), what="broker message body")
             if not isinstance(event, Mapping):
                 raise MalformedEventError(f"a broker message must hold a JSON object, got {type(event).__name__}")
-            logger.info(
-                "event received",
-                extra={"message_id": message.message_id, "attempt": attempt, "objects": objects_in(event)},
-            )
-            self._handler(dict(event), self._context())
+            objects = objects_in(event)
+            logger.info("event received", extra={"message_id": message.message_id, "attempt": attempt, "objects": objects})
+            response = self._handler(dict(event), self._context())
+            # The delivery's terminal line: what each object came to (read, skipped and why, failed).
+            outcomes = response.get("outcomes") if isinstance(response, Mapping) else None
+            logger.info("event handled", extra={"message_id": message.message_id, "objects": objects, "outcomes": outcomes})
         except EventError as error:
             logger.warning("not an event: dead-lettered", extra={"message_id": message.message_id, "error": str(error)})
             count_failure(type(error).__name__)
