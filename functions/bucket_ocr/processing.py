@@ -53,12 +53,15 @@ class ObjectProcessor:
         s3: Any,
         dead_letters: DeadLetterQueue,
         *,
-        claim_times: ClaimTimes = ClaimTimes(),
+        claim_times: ClaimTimes | None = None,
     ):
         self._settings = settings
         self._engine = engine
         self._s3 = s3
         self._results = ResultStore(s3, settings.results_bucket, text_sidecar=settings.text_sidecar)
+        claim_times = claim_times or ClaimTimes(
+            lease_seconds=settings.claim_lease_seconds, wait_seconds=settings.claim_wait_seconds
+        )
         self._claims = ClaimStore(s3, settings.results_bucket, settings.results_prefix, times=claim_times)
         self._dead_letters = dead_letters
         self._engine_info = {**engine.describe(), "language": settings.language}
