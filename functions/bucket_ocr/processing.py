@@ -15,7 +15,7 @@ from bucket_ocr.documents import ObjectRef, iter_pages
 from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, PermanentError
 from bucket_ocr.events.records import ObjectRecord
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
-from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics
+from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics, tracer
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from bucket_ocr.results.keys import result_key_for
@@ -143,9 +143,11 @@ class ObjectProcessor:
             extra={"source_etag": source.etag, "source_version_id": source.version_id, "attempt": run.attempt},
         )
         clock = time.perf_counter()
-        download = storage.download(
-            self._s3, where, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
-        )
+        # X-Ray subsegments for the three phases a slow document can spend its time in.
+        with tracer.provider.in_subsegment("## download"):
+            download = storage.download(
+                self._s3, where, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
+            )
         timings.download_seconds = time.perf_counter() - clock
         doc_type, pages = iter_pages(
             download.data, where, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi
@@ -158,24 +160,8 @@ class ObjectProcessor:
             content_type=doc_type.content_type,
         )
         page_results = []
-        while True:
-            clock = time.perf_counter()
-            image = next(pages, None)
-            timings.decode_seconds += time.perf_counter() - clock
-            if image is None:
-                break
-            clock = time.perf_counter()
-            lines = self._read(image, where)
-            timings.ocr_seconds += time.perf_counter() - clock
-            page_results.append(
-                document.PageResult(
-                    index=len(page_results),
-                    width=image.width,
-                    height=image.height,
-                    lines=[document.line_dict(line.text, line.confidence, line.polygon, line.bbox) for line in lines],
-                )
-            )
-            del image  # one decoded page alive at a time
+        with tracer.provider.in_subsegment("## ocr"):
+            self._read_pages(pages, where, timings, page_results)
         timings.total_seconds = time.perf_counter() - run.started
         result = document.succeeded(source, self._engine_info, timings, page_results, run.request_id)
         written = self._write(run, result)
@@ -206,10 +192,31 @@ class ObjectProcessor:
             seconds=timings.total_seconds,
         )
 
+    def _read_pages(self, pages: Any, where: ObjectRef, timings: document.Timings, page_results: list[Any]) -> None:
+        while True:
+            clock = time.perf_counter()
+            image = next(pages, None)
+            timings.decode_seconds += time.perf_counter() - clock
+            if image is None:
+                break
+            clock = time.perf_counter()
+            lines = self._read(image, where)
+            timings.ocr_seconds += time.perf_counter() - clock
+            page_results.append(
+                document.PageResult(
+                    index=len(page_results),
+                    width=image.width,
+                    height=image.height,
+                    lines=[document.line_dict(line.text, line.confidence, line.polygon, line.bbox) for line in lines],
+                )
+            )
+            del image  # one decoded page alive at a time
+
     def _write(self, run: _Run, result: dict[str, Any]) -> bool:
-        return self._results.put(
-            run.result_key, result, sequencer=run.record.sequencer, source_is_current=lambda: self._is_current(run.source)
-        )
+        with tracer.provider.in_subsegment("## upload"):
+            return self._results.put(
+                run.result_key, result, sequencer=run.record.sequencer, source_is_current=lambda: self._is_current(run.source)
+            )
 
     def _is_current(self, source: document.SourceInfo) -> bool:
         """Whether the source's latest version is still the one this run read."""
