@@ -615,3 +615,36 @@ def test_nothing_in_infra_uses_latest_images_or_commits_credentials():
     example = env_file(K8S / "credentials.env.example")
     assert set(example) == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "OCR_BROKER_URL"}
     assert all("CHANGE-ME" in value for name, value in example.items() if "PASS" in name)
+
+
+def test_keda_alone_sets_replica_counts_and_every_image_has_a_fixed_tag(objects):
+    """Issue #12 item 11: a `replicas:` in a Deployment KEDA scales is reset by every
+    `kubectl apply`, fighting the autoscaler; an image without a tag, or `:latest`, is
+    whatever the registry holds that day."""
+    scaled = {f'{o["spec"]["scaleTargetRef"].get("kind", "Deployment")}/{o["spec"]["scaleTargetRef"]["name"]}'
+              for o in by_kind(objects, "ScaledObject").values()}
+    assert scaled
+    for key in scaled:
+        assert "replicas" not in objects[key]["spec"], key
+    for key, obj in objects.items():
+        if obj["kind"] in {"Deployment", "StatefulSet", "Job"}:
+            for container in pod_spec(obj)["containers"] + pod_spec(obj).get("initContainers", []):
+                assert fixed_image(container["image"]), (key, container["image"])
+
+
+def fixed_image(image: str) -> bool:
+    """Pinned by digest, or tagged with something other than latest (a registry's
+    host:port is not a tag)."""
+    if re.search(r"@sha256:[0-9a-f]{64}$", image):
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
+
+
+@pytest.mark.parametrize("image, fixed", [
+    ("bucket-ocr:0.1.0", True), ("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", True),
+    ("bucket-ocr@sha256:" + "0" * 64, True), ("bucket-ocr", False), ("bucket-ocr:latest", False),
+    ("registry.example.org:5000/bucket-ocr", False),
+])
+def test_fixed_image_tells_a_pin_from_a_moving_name(image, fixed):
+    assert fixed_image(image) is fixed
