@@ -9,7 +9,8 @@
 - duplicate: a copy of a real event, taken from the tap, delivered to the work queue again.
 
 Faults are spread evenly over the upload phase, in a seeded order, and run one after
-another on their own thread.
+another on their own thread; a toxic's window closes on a timer, so a long window does not
+push the faults after it past the end of the uploads.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bucket_ocr_local.errors import WaitTimeoutError
+from bucket_ocr_local.errors import ServerStartError, WaitTimeoutError
 from bucket_ocr_local.processes import ManagedProcess, wait_for
 from bucket_ocr_local.stack import LocalStack
 from bucket_ocr_local.supervisor import Supervisor
@@ -49,7 +50,7 @@ class FaultSettings:
     latency_ms: int = 400
     jitter_ms: int = 200
     reset_share: float = 0.3  # of connections reset while the reset toxic is on
-    mid_document_wait: float = 60.0  # longest wait for a worker to be mid-document
+    target_wait: float = 60.0  # longest wait for a fault's target: a worker mid-document, a fresh event
 
 
 @dataclass
@@ -90,6 +91,9 @@ class FaultInjector:
         self._log = log
         self.injected: list[InjectedFault] = []
         self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._windows: list[threading.Timer] = []
+        self._stopping = threading.Event()
 
     def windows(self) -> list[tuple[float, float]]:
         """When each injected fault was on, wall clock: a kill or a duplicate is an instant."""
@@ -99,16 +103,33 @@ class FaultInjector:
         done = Counter(fault.kind for fault in self.injected if fault.injected)
         return {kind: done.get(kind, 0) for kind in KINDS}
 
-    def run_in_background(self, plan: list[tuple[float, str]], *, started: float) -> threading.Thread:
-        thread = threading.Thread(target=self._run, args=(plan, started), name="soak-faults", daemon=True)
-        thread.start()
-        return thread
+    def run_in_background(self, plan: list[tuple[float, str]], *, started: float) -> None:
+        self._thread = threading.Thread(target=self._run, args=(plan, started), name="soak-faults", daemon=True)
+        self._thread.start()
+
+    def busy(self) -> bool:
+        """A fault is still to come or still on (a toxic's window not yet closed)."""
+        return bool(self._thread and self._thread.is_alive()) or any(w.is_alive() for w in self._windows)
+
+    def stop(self) -> None:
+        """No more faults: pending ones are dropped, a running outage ends early (with its server started)."""
+        self._stopping.set()
+        for window in self._windows:
+            window.cancel()  # the toxic stays on; the proxy is stopped right after
+
+    def finish(self, timeout: float) -> None:
+        """Until every planned fault has run and every window has closed."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for window in list(self._windows):
+            window.join(timeout)
 
     def _run(self, plan: list[tuple[float, str]], started: float) -> None:
         try:
             for offset, kind in plan:
                 # A schedule, not a synchronisation: faults land at planned points of the run.
-                time.sleep(max(0.0, started + offset - time.monotonic()))
+                if self._stopping.wait(max(0.0, started + offset - time.monotonic())):
+                    return
                 self.inject(kind, at=time.monotonic() - started)
         except BaseException as error:  # reported by the caller, which owns the run
             self.error = error
@@ -117,7 +138,7 @@ class FaultInjector:
         fault = InjectedFault(kind, at, started_at=time.time())
         clock = time.monotonic()
         getattr(self, f"_{kind}")(fault)
-        fault.seconds = round(time.monotonic() - clock, 3)
+        fault.seconds = fault.seconds or round(time.monotonic() - clock, 3)
         self.injected.append(fault)
         self._log(f"fault {kind} at {at:.1f} s: {'injected' if fault.injected else 'not injected'} {fault.detail}")
         return fault
@@ -125,14 +146,15 @@ class FaultInjector:
     # ---- the faults ------------------------------------------------------------------
 
     def _kill(self, fault: InjectedFault) -> None:
-        try:
-            worker, key = wait_for(
-                self._worker_mid_document, timeout=self._settings.mid_document_wait, what="a worker mid-document", interval=0.05
-            )
-        except WaitTimeoutError as none:  # no worker was reading when asked: recorded, not counted
-            fault.injected, fault.detail = False, {"reason": str(none)}
+        found = self._wait_for_target(self._worker_mid_document, "a worker mid-document", fault)
+        if found is None:
             return
+        worker, key = found
         os.kill(worker.pid, signal.SIGKILL)
+        # Gone before the next kill looks for a victim: until then its log still says
+        # "recognising" and it would be picked (and counted) twice.
+        _happened_now(fault)
+        worker.wait(10)
         fault.detail = {"worker": worker.name, "pid": worker.pid, "key": key}
 
     def _worker_mid_document(self) -> tuple[ManagedProcess, str] | None:
@@ -154,36 +176,63 @@ class FaultInjector:
             clock = time.monotonic()
             server.stop()
             stopped = time.monotonic()
-            time.sleep(self._settings.outage_seconds)  # the outage itself: a duration, not a wait
-            server.start()
-            fault.detail = {
-                "stop_seconds": round(stopped - clock, 2),
-                "down_seconds": round(time.monotonic() - stopped, 2),
-            }
+            self._stopping.wait(self._settings.outage_seconds)  # the outage itself: a duration, not a wait
+            try:
+                server.start()
+            except ServerStartError as failed:  # the supervisor tries again once unpaused
+                fault.detail["start_failed"] = str(failed)
+            fault.detail.update(
+                stop_seconds=round(stopped - clock, 2), down_seconds=round(time.monotonic() - stopped, 2)
+            )
 
     def _latency(self, fault: InjectedFault) -> None:
-        toxic = Toxic("soak-latency", "latency", {"latency": self._settings.latency_ms, "jitter": self._settings.jitter_ms})
-        self._toxic_window(toxic, fault)
+        attributes = {"latency": self._settings.latency_ms, "jitter": self._settings.jitter_ms}
+        self._open_window(Toxic(f"soak-latency-{len(self.injected)}", "latency", attributes), fault)
 
     def _resets(self, fault: InjectedFault) -> None:
         # timeout 0: the connection is reset as soon as data flows on it.
-        toxic = Toxic("soak-resets", "reset_peer", {"timeout": 0}, toxicity=self._settings.reset_share)
-        self._toxic_window(toxic, fault)
+        toxic = Toxic(f"soak-resets-{len(self.injected)}", "reset_peer", {"timeout": 0}, toxicity=self._settings.reset_share)
+        self._open_window(toxic, fault)
 
-    def _toxic_window(self, toxic: Toxic, fault: InjectedFault) -> None:
+    def _open_window(self, toxic: Toxic, fault: InjectedFault) -> None:
         self._proxy.add(toxic)
-        try:
-            time.sleep(self._settings.window_seconds)  # the window the toxic is on
-        finally:
-            self._proxy.remove(toxic.name)
+        window = threading.Timer(self._settings.window_seconds, self._close_window, args=(toxic.name,))
+        window.daemon = True
+        window.start()
+        self._windows.append(window)
+        fault.seconds = self._settings.window_seconds
         fault.detail = {"toxic": toxic.type, "toxicity": toxic.toxicity, **toxic.attributes}
 
+    def _close_window(self, toxic_name: str) -> None:
+        try:
+            self._proxy.remove(toxic_name)
+        except BaseException as error:  # reported by the caller, which owns the run
+            self.error = error
+
     def _duplicate(self, fault: InjectedFault) -> None:
-        objects = self._tap.redeliver_one(self._rng)
-        if objects is None:
-            fault.injected, fault.detail = False, {"reason": "no event on the tap since the last duplicate"}
-        else:
+        objects = self._wait_for_target(lambda: self._tap.redeliver_one(self._rng), "an event on the tap", fault)
+        if objects is not None:
+            _happened_now(fault)
             fault.detail = {"objects": objects}
+
+    def _wait_for_target(self, find: Callable[[], Any], what: str, fault: InjectedFault) -> Any:
+        """What ``find`` finds, or None with the fault marked not injected (recorded, not counted)."""
+        try:
+            return wait_for(
+                find,
+                timeout=self._settings.target_wait,
+                what=what,
+                interval=0.05,
+                abort=lambda: "the soak is stopping" if self._stopping.is_set() else None,
+            )
+        except (WaitTimeoutError, ServerStartError) as none:
+            fault.injected, fault.detail = False, {"reason": str(none)}
+            return None
+
+
+def _happened_now(fault: InjectedFault) -> None:
+    """An instant fault's time is when it struck, not when the search for its target began."""
+    fault.started_at, fault.seconds = time.time(), 0.001
 
 
 def document_in_hand(log_path: Path) -> str | None:

@@ -39,6 +39,7 @@ class ResultSeen:
     status: str
     source_etag: str | None
     processed_at: float | None
+    function_seconds: float | None = None  # the function's own time on it (timings.total_seconds)
 
 
 @dataclass(frozen=True)

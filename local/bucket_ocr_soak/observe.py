@@ -45,6 +45,7 @@ class StackProbe:
             status=document.get("status"),
             source_etag=(document.get("source") or {}).get("etag"),
             processed_at=_epoch(document.get("processed_at")),
+            function_seconds=(document.get("timings") or {}).get("total_seconds"),
         )
 
     # ---- dead letters and engine runs ------------------------------------------------

@@ -37,7 +37,7 @@ def store_section(store: dict[str, Any]) -> list[str]:
     counts = store["faults"]["counts"]
     lines = [
         f"### {store['store']}: {measured['uploads']} uploads, {settings['workers']} workers, "
-        f"one object every {settings['seconds_between_objects']} s (utilisation {settings['utilisation']}), seed {settings['seed']}",
+        f"one object every {settings['seconds_between_objects']} s ({settings['utilisation']:.0%} of capacity), seed {settings['seed']}",
         "",
         "| figure | value |",
         "| --- | ---: |",
@@ -54,7 +54,8 @@ def store_section(store: dict[str, Any]) -> list[str]:
         f"{_fmt(latency['p50'])} / {_fmt(latency['p95'])} / {_fmt(latency['max'])} |",
         f"| the same, only objects whose upload → result overlaps no fault ({calm['count']} results) | "
         f"{_fmt(calm['p50'])} / {_fmt(calm['p95'])} / {_fmt(calm['max'])} |",
-        f"| single-page time (idle stack), s | {_fmt(measured['single_page_seconds'])} |",
+        f"| single page on the idle stack, upload → result, s | {_fmt(measured['single_page_seconds'])} |",
+        f"| capacity: results per second from a burst of uploads | {_fmt(measured['burst_pages_per_second'])} |",
         f"| faults injected | {', '.join(f'{kind} {n}' for kind, n in counts.items())} |",
         f"| upload retries (store down) | {store['upload_retries']} |",
         f"| seconds: uploads / drain ({store['seconds']['drain_ended_by']}) / total | "

@@ -51,6 +51,7 @@ def test_a_short_soak_loses_nothing_and_ends_each_object_once(store: str, tmp_pa
         fault_counts={kind: 1 for kind in KINDS},
         fault_settings=SHORT_FAULTS,
         calibration_pages=3,
+        burst_pages=8,
         drain_timeout=180.0,
         models_dir=models_dir,
     )
