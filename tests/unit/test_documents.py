@@ -2,7 +2,6 @@
 
 import io
 
-import pypdfium2
 import pytest
 from PIL import Image
 
@@ -15,6 +14,7 @@ from bucket_ocr.errors import (
     UnsupportedDocumentError,
 )
 from bucket_ocr.settings import Limits
+from tests.support.documents import blank_pdf
 
 WHERE = ObjectRef("in", "docs/scan.bin")
 
@@ -27,15 +27,6 @@ def encode(image, fmt, **options):
 
 def page(width=120, height=80, colour="white"):
     return Image.new("RGB", (width, height), colour)
-
-
-def pdf_bytes(sizes):
-    pdf = pypdfium2.PdfDocument.new()
-    for width, height in sizes:
-        pdf.new_page(width, height)
-    buffer = io.BytesIO()
-    pdf.save(buffer)
-    return buffer.getvalue()
 
 
 def pages_of(data, limits=Limits(), dpi=150):
@@ -59,7 +50,7 @@ def test_type_comes_from_the_bytes(fmt, expected):
 
 
 def test_pdf_header_after_leading_junk_is_still_a_pdf():
-    assert detect_type(b"\r\n\x00junk" + pdf_bytes([(200, 100)])) is DocumentType.PDF
+    assert detect_type(b"\r\n\x00junk" + blank_pdf([(200, 100)])) is DocumentType.PDF
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP"])
@@ -92,7 +83,7 @@ def test_transparent_image_is_read_as_white_paper():
 
 def test_every_pdf_page_is_rendered_at_the_configured_dpi():
     # A4 in points, twice; 144 DPI doubles the point size
-    data = pdf_bytes([(595, 842), (842, 595)])
+    data = blank_pdf([(595, 842), (842, 595)])
     doc_type, pages = pages_of(data, dpi=144)
     assert doc_type is DocumentType.PDF
     assert [p.size for p in pages] == [(1190, 1684), (1684, 1190)]
@@ -140,7 +131,7 @@ def test_garbage_after_a_png_signature_is_corrupt():
 
 
 def test_truncated_pdf_is_corrupt():
-    data = pdf_bytes([(200, 100)])
+    data = blank_pdf([(200, 100)])
     with pytest.raises(CorruptDocumentError):
         pages_of(data[:40])
 
@@ -152,7 +143,7 @@ def test_image_over_the_pixel_limit_is_refused_before_decoding():
 
 
 def test_pdf_page_over_the_pixel_limit_is_refused():
-    data = pdf_bytes([(595, 842)])
+    data = blank_pdf([(595, 842)])
     with pytest.raises(PageTooLargeError):
         pages_of(data, limits=Limits(max_page_pixels=1_000_000), dpi=300)
 
@@ -160,7 +151,7 @@ def test_pdf_page_over_the_pixel_limit_is_refused():
 @pytest.mark.parametrize("kind", ["tiff", "pdf"])
 def test_too_many_pages_is_refused(kind):
     if kind == "pdf":
-        data = pdf_bytes([(100, 100)] * 3)
+        data = blank_pdf([(100, 100)] * 3)
     else:
         data = encode(page(), "TIFF", save_all=True, append_images=[page(), page()])
     with pytest.raises(TooManyPagesError, match="OCR_MAX_PAGES"):
@@ -200,18 +191,77 @@ def test_a_broken_later_frame_is_a_named_error_about_that_page(break_it):
     assert raised.value.__cause__ is not None
 
 
-def test_a_bug_of_our_own_is_not_disguised_as_a_bad_document(monkeypatch):
+# OSError and ValueError are what decoders raise most; raised by our own code they are
+# still bugs, and must not be dead-lettered as a bad upload.
+@pytest.mark.parametrize("bug", [TypeError, OSError, ValueError, IndexError])
+def test_a_bug_of_our_own_is_not_disguised_as_a_bad_document(monkeypatch, bug):
     # given a decoding step that fails the way a programming error does
     from bucket_ocr.documents import pages as pages_module
 
     def broken(frame, *, single):
-        raise TypeError("a bug")
+        raise bug("a bug")
 
     monkeypatch.setattr(pages_module, "_upright_rgb", broken)
 
     # then it surfaces as itself
-    with pytest.raises(TypeError, match="a bug"):
+    with pytest.raises(bug, match="a bug"):
         pages_of(encode(page(), "PNG"))
+
+
+def raising_as_pillow(error):
+    """A stand-in for a Pillow method that runs as Pillow's own code, so it raises from inside the decoder."""
+    namespace = {"__name__": "PIL.ImageFile", "error": error}
+    exec("def load(self, *args, **kwargs):\n    raise error", namespace)
+    return namespace["load"]
+
+
+def test_whatever_type_the_decoder_raises_is_a_named_error(monkeypatch):
+    # given a decoder that fails with a type no list of decoder errors would name
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", raising_as_pillow(ZeroDivisionError("a decoder's own failure")))
+
+    # then the document is corrupt, with the decoder's failure as its cause
+    with pytest.raises(CorruptDocumentError, match=r"^page 1 cannot be decoded: ZeroDivisionError: a decoder's own failure") as raised:
+        pages_of(encode(page(), "PNG"))
+    assert isinstance(raised.value.__cause__, ZeroDivisionError)
+
+
+def test_a_host_out_of_memory_inside_the_decoder_is_not_blamed_on_the_document(monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", raising_as_pillow(MemoryError()))
+
+    with pytest.raises(MemoryError):
+        pages_of(encode(page(), "PNG"))
+
+
+def test_a_tiff_page_without_dimensions_is_corrupt_not_a_raw_type_error():
+    # given a two-page TIFF whose second directory lost its width tag (Pillow raises
+    # TypeError("Missing dimensions") while counting the pages)
+    data = bytearray(encode(page(), "TIFF", save_all=True, append_images=[page()]))
+    first = int.from_bytes(data[4:8], "little")
+    second = int.from_bytes(data[first + 2 + 12 * int.from_bytes(data[first : first + 2], "little") :][:4], "little")
+    entries = range(second + 2, second + 2 + 12 * int.from_bytes(data[second : second + 2], "little"), 12)
+    [width] = [at for at in entries if int.from_bytes(data[at : at + 2], "little") == 256]
+    data[width : width + 2] = (65000).to_bytes(2, "little")  # now a private tag nobody reads
+
+    with pytest.raises(CorruptDocumentError, match="TypeError: Missing dimensions") as raised:
+        pages_of(bytes(data))
+    assert isinstance(raised.value.__cause__, TypeError)
+
+
+def test_an_mpo_frame_without_image_data_is_a_named_error_about_that_page():
+    # given a two-frame MPO (a camera's multi-picture JPEG) cut before the second
+    # frame's scan: Pillow's MPO reader raises IndexError when it seeks there
+    data = encode(page(64, 64), "MPO", save_all=True, append_images=[page(64, 64, "black")])
+    second_scan = data.index(b"\xff\xda", data.index(b"\xff\xd8", 2))
+    _, pages = iter_pages(data[:second_scan] + b"\xff\xd9", WHERE, limits=Limits(), pdf_dpi=150)
+
+    assert next(pages).size == (64, 64)
+    with pytest.raises(CorruptDocumentError, match=r"^page 2 cannot be decoded: IndexError") as raised:
+        next(pages)
+    assert isinstance(raised.value.__cause__, IndexError)
 
 
 def test_a_valid_but_unsupported_variant_is_unsupported_not_corrupt():
@@ -237,7 +287,7 @@ def test_a_password_protected_pdf_is_named_encrypted():
     import pypdf
 
     # given a readable PDF locked with a password
-    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes([(200, 100)]))))
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(blank_pdf([(200, 100)]))))
     writer.encrypt(user_password="secret", algorithm="RC4-128")
     locked = io.BytesIO()
     writer.write(locked)

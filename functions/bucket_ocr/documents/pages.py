@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
-import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence
 
+from bucket_ocr.documents.decoder_failures import decoder_errors_named
 from bucket_ocr.documents.detect import DocumentType, detect_type
 from bucket_ocr.errors import (
     CorruptDocumentError,
@@ -41,6 +40,8 @@ def iter_pages(
     """The type, and a lazy iterator of RGB pages in document order.
 
     Limits are checked before a page is decoded, so an oversized page costs nothing.
+    Whatever a decoder raises on the way, on any page, comes out as a named permanent
+    error (see ``decoder_failures``).
     """
     doc_type = detect_type(data)
     if doc_type is None:
@@ -50,59 +51,18 @@ def iter_pages(
             key=where.key,
         )
     if doc_type is DocumentType.PDF:
-        return doc_type, _pdf_pages(data, where, limits, pdf_dpi)
-    return doc_type, _decoder_errors_named(_image_pages(data, where, limits), where)
-
-
-# What Pillow's decoders raise on bad input (struct.error and EOFError from truncated
-# headers, SyntaxError from its PNG/APNG chunk parser). Our own bugs raise other types
-# (TypeError, AttributeError, KeyError...) and are left to surface.
-_DECODER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
-# Pillow's wording when a file is valid but uses a variant it cannot decode.
-_UNSUPPORTED = re.compile(r"unsupported|not supported|not available|unknown (raw mode|compression)", re.IGNORECASE)
-_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
-
-
-def _decoder_errors_named(pages: Iterator[Image.Image], where: ObjectRef) -> Iterator[Image.Image]:
-    """Every decoder failure, wherever in the file it is met, as a named permanent error.
-
-    Frames are read lazily, so a broken second frame fails in the iterator's ``seek``,
-    outside any one call: guarding the whole iteration leaves no place for a raw decoder
-    exception to get past.
-    """
-    index = 0
-    while True:
-        try:
-            page = next(pages)
-        except StopIteration:
-            return
-        except Image.DecompressionBombError as cause:
-            raise PageTooLargeError(str(cause), bucket=where.bucket, key=where.key) from cause
-        except _DECODER_ERRORS as cause:
-            raise decoder_error(cause, f"page {index + 1}", where) from cause
-        index += 1
-        yield page
-
-
-def decoder_error(cause: BaseException, what: str, where: ObjectRef) -> CorruptDocumentError | UnsupportedDocumentError:
-    # Messages are kept free of object addresses, so one failure reads the same every time.
-    message = " ".join(_OBJECT_REPR.sub("", str(cause)).split()) or type(cause).__name__
-    if _UNSUPPORTED.search(message):
-        return UnsupportedDocumentError(f"{what} uses a variant this decoder does not support: {message}", bucket=where.bucket, key=where.key)
-    return CorruptDocumentError(f"{what} cannot be decoded: {message}", bucket=where.bucket, key=where.key)
+        pages = _pdf_pages(data, where, limits, pdf_dpi)
+    else:
+        pages = _image_pages(data, where, limits)
+    return doc_type, decoder_errors_named(pages, where)
 
 
 def _image_pages(data: bytes, where: ObjectRef, limits: Limits) -> Iterator[Image.Image]:
-    try:
-        with warnings.catch_warnings():
-            # Our own pixel limit decides; Pillow's bomb warning would only add noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            frames = getattr(image, "n_frames", 1)
-    except Image.DecompressionBombError as cause:
-        raise PageTooLargeError(str(cause), bucket=where.bucket, key=where.key) from cause
-    except (UnidentifiedImageError, *_DECODER_ERRORS) as cause:
-        raise decoder_error(cause, "the image", where) from cause
+    with warnings.catch_warnings():
+        # Our own pixel limit decides; Pillow's bomb warning would only add noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+        frames = getattr(image, "n_frames", 1)
     _check_page_count(frames, where, limits)
     for index, frame in enumerate(ImageSequence.Iterator(image)):
         _check_pixels(frame.size, index, where, limits)
