@@ -201,7 +201,7 @@ def test_a_worker_whose_queue_is_deleted_declares_it_again_and_goes_on(minio_sta
             connection.channel().queue_delete(names["OCR_WORK_QUEUE"])
 
         # then the worker notices its consumer was cancelled, reconnects and declares it again
-        wait_for(lambda: worker.log_path.read_text().count('"message":"consuming"') == 2, timeout=60, what="a new consumer")
+        wait_for(lambda: worker.log_path.read_text().count('"message":"consuming"') == 2, timeout=180, what="a new consumer")
         assert "ConsumerCancelled" in worker.log_path.read_text()
         # and events reach it as before
         minio_stack.spec.client("s3").put_object(Bucket=minio_bucket, Key="after.png", Body=png_of("AFTER THE DELETE"))
