@@ -64,7 +64,7 @@ class Uploader:
                 return UploadRecord(upload.key, clean_etag(response["ETag"]), time.time(), attempts)
             except (BotoCoreError, ClientError) as failure:
                 if isinstance(failure, ClientError) and not _worth_retrying(failure):
-                    raise
+                    raise UploadFailedError(f"s3://{self._bucket}/{upload.key}: {failure}") from failure
                 if time.monotonic() >= deadline:
                     raise UploadFailedError(f"s3://{self._bucket}/{upload.key}: {failure}") from failure
                 time.sleep(RETRY_PAUSE)
@@ -72,6 +72,7 @@ class Uploader:
 
 def _worth_retrying(failure: ClientError) -> bool:
     # A store that is starting (MinIO's 503 XMinioServerNotInitialized) or overloaded
-    # answers 5xx; 4xx means the request itself is wrong and will stay wrong.
+    # answers 5xx, and MinIO says ClientDisconnected of an upload cut off as it shuts
+    # down; other 4xx mean the request itself is wrong and will stay wrong.
     status = failure.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    return status >= 500 or error_code(failure) in {"SlowDown", "RequestTimeout"}
+    return status >= 500 or error_code(failure) in {"SlowDown", "RequestTimeout", "ClientDisconnected"}
