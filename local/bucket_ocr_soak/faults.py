@@ -151,9 +151,9 @@ class FaultInjector:
             return
         worker, key = found
         os.kill(worker.pid, signal.SIGKILL)
+        _happened_now(fault)
         # Gone before the next kill looks for a victim: until then its log still says
         # "recognising" and it would be picked (and counted) twice.
-        _happened_now(fault)
         worker.wait(10)
         fault.detail = {"worker": worker.name, "pid": worker.pid, "key": key}
 
