@@ -41,8 +41,10 @@ def test_the_engine_is_built_once_across_many_events(monkeypatch, capsys, built_
         monkeypatch.setenv("OCR_CACHE_DIR", str(tmp_path / "cache"))
         page = io.BytesIO()
         render_text_page(["Cold start 2026"], width=4, height=1.2, dpi=150, font_size=14).save(page, "PNG")
-        for index in range(3):
-            s3.put_object(Bucket=f"in-{suffix}", Key=f"doc {index}.png", Body=page.getvalue())
+        etags = [
+            s3.put_object(Bucket=f"in-{suffix}", Key=f"doc {index}.png", Body=page.getvalue())["ETag"].strip('"')
+            for index in range(3)
+        ]
 
         # Given the handler module imported once, as Lambda's init phase does
         sys.modules.pop("bucket_ocr.handler", None)
@@ -50,7 +52,7 @@ def test_the_engine_is_built_once_across_many_events(monkeypatch, capsys, built_
         capsys.readouterr()
         # When three events arrive at the same instance
         for index in range(3):
-            event = retarget(load_event("s3-put.json"), f"in-{suffix}", f"doc {index}.png")
+            event = retarget(load_event("s3-put.json"), f"in-{suffix}", f"doc {index}.png", etags[index])
             outcome = handler.lambda_handler(event, LambdaContext())["outcomes"][0]
             assert outcome["status"] == "succeeded", outcome
         # Then one engine served them all

@@ -142,6 +142,8 @@ def minio_stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, fail
             function_env={
                 "OCR_WORKER_HANDLER": "tests.support.failing_handler.lambda_handler",
                 FLAG_DIR_VARIABLE: str(failing_objects_dir),
+                # Failed deliveries go back quickly: the delivery-limit test needs five.
+                "OCR_WORKER_RETRY_PAUSE_MS": "100",
                 # The workers import the handler above from this checkout.
                 "PYTHONPATH": str(ROOT),
             },

@@ -7,6 +7,7 @@ messages past the delivery limit land in the dead-letter queue on the broker.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -266,7 +267,13 @@ def test_a_document_failing_on_every_delivery_is_dead_lettered_by_the_broker_the
         [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, key), timeout=120, what="the broker's dead letter")
         assert letter.kind == "redrive" and letter.body["Records"][0]["s3"]["bucket"]["name"] == minio_bucket
         limit = minio_stack.spec.delivery_limit
-        assert sorted(d["attempt"] for d in deliveries_of(minio_stack, minio_bucket, key)) == list(range(1, limit + 2))
+        deliveries = sorted(deliveries_of(minio_stack, minio_bucket, key), key=lambda d: d["attempt"])
+        assert [d["attempt"] for d in deliveries] == list(range(1, limit + 2))
+        # each after a pause twice the one before (OCR_WORKER_RETRY_PAUSE_MS=100 here), so
+        # an outage of a few seconds cannot use up the limit
+        received = [dt.datetime.strptime(d["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp() for d in deliveries]
+        gaps = [later - earlier for earlier, later in zip(received, received[1:])]
+        assert all(gap >= 0.1 * 2**n for n, gap in enumerate(gaps)), gaps
         assert read_result(minio_stack.spec, minio_bucket, key) is None
     finally:
         # when the storage is back and the letters are redriven

@@ -27,6 +27,8 @@ class WorkerSettings:
     handler: str = DEFAULT_HANDLER
     # What the handler's context reports as the time left: a Lambda function's timeout.
     timeout_seconds: int = 900
+    # First pause before a failed delivery goes back to the queue; doubled on each delivery.
+    retry_pause_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -65,4 +67,5 @@ class WorkerSettings:
             dead_letters=letters,
             handler=env.text("OCR_WORKER_HANDLER", DEFAULT_HANDLER),
             timeout_seconds=env.integer("OCR_WORKER_TIMEOUT_SECONDS", 900, low=1),
+            retry_pause_seconds=env.integer("OCR_WORKER_RETRY_PAUSE_MS", 1000, low=0, high=60000) / 1000,
         )
