@@ -44,7 +44,7 @@ class Settings:
     cache_dir: Path = Path("/tmp/bucket-ocr")
     det_limit_side_len: int = 960
     # The claim that keeps two deliveries of one upload from both running OCR (results/claims.py).
-    claim_lease_seconds: int = 30
+    claim_lease_seconds: int = 10
     claim_wait_seconds: int = 300
 
     @classmethod
@@ -69,7 +69,7 @@ class Settings:
             sqs_endpoint_url=env.optional("OCR_SQS_ENDPOINT_URL"),
             cache_dir=Path(env.text("OCR_CACHE_DIR", "/tmp/bucket-ocr")),
             det_limit_side_len=env.integer("OCR_DET_LIMIT_SIDE_LEN", 960, low=32, high=8192),
-            claim_lease_seconds=env.integer("OCR_CLAIM_LEASE_SECONDS", 30, low=3, high=3600),
+            claim_lease_seconds=env.integer("OCR_CLAIM_LEASE_SECONDS", 10, low=3, high=3600),
             claim_wait_seconds=env.integer("OCR_CLAIM_WAIT_SECONDS", 300, low=0, high=86400),
         )
         settings.refuse_trigger_loop()

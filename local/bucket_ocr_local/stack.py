@@ -62,6 +62,8 @@ class LocalStack:
         self.minio: minio_store.MinioServer | None = None
         self.broker: RabbitMQServer | None = None
         self.pool: WorkerPool | None = None
+        self.topology: Topology | None = None
+        self.input_buckets: list[str] = []
 
     def __enter__(self) -> LocalStack:
         try:
@@ -127,7 +129,7 @@ class LocalStack:
 
         o = self.options
         self.broker = RabbitMQServer(self.work_dir).start()
-        topology = Topology(dead_letter_queue=o.dead_letter_queue, delivery_limit=o.delivery_limit)
+        self.topology = topology = Topology(dead_letter_queue=o.dead_letter_queue, delivery_limit=o.delivery_limit)
         letters_url = f"{self.broker.url}?queue={topology.dead_letter_queue}"
         broker_env = {
             "OCR_BROKER_URL": self.broker.url,
@@ -159,6 +161,7 @@ class LocalStack:
         """A bucket whose uploads reach the function, wired like the stack's own input bucket."""
         s3 = self.spec.client("s3")
         ensure_bucket(s3, bucket)
+        self.input_buckets.append(bucket)
         notify_on_upload(s3, bucket, self._events_queue_arn if self.spec.store == "moto" else minio_store.TARGET_ARN)
 
     def start_workers(self, count: int) -> WorkerPool:

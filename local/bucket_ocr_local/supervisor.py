@@ -5,14 +5,23 @@ keep dying at start. MinIO and RabbitMQ that stop are started again on the same 
 data dir: their data, credentials, queues and undelivered events are on disk, and the
 workers reconnect. moto keeps everything in memory, so a moto server that died cannot be
 brought back with its data: that ends the stack with `StackLostError`, said plainly.
+
+After any restart of MinIO (by the supervisor or by whoever stopped it on purpose), the
+uploads written around it that have no result are announced again (reannounce.py):
+MinIO may have stored them without an event.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bucket_ocr.amqp import unavailable_errors
+from bucket_ocr_local import reannounce
 from bucket_ocr_local.errors import ServerStartError, StackLostError
 from bucket_ocr_local.stack import LocalStack
 
@@ -34,6 +43,10 @@ def heal(stack: LocalStack) -> list[str]:
     return done
 
 
+REANNOUNCE_AFTER_SECONDS = 10.0
+REANNOUNCE_MARGIN_SECONDS = 5.0
+
+
 class Supervisor:
     """`heal` every ``interval`` seconds on a background thread, while in a ``with`` block.
 
@@ -50,6 +63,10 @@ class Supervisor:
         self._thread = threading.Thread(target=self._run, name="stack-supervisor", daemon=True)
         self.failure: StackLostError | None = None
         self.actions: list[str] = []
+        # MinIO's process as last seen running, and when; a new one means it restarted.
+        self._minio_pid: int | None = None
+        self._minio_seen_at = time.time()
+        self._reannounce: list[tuple[float, float]] = []  # (when, since) in epoch seconds
 
     def __enter__(self) -> Supervisor:
         self._thread.start()
@@ -79,6 +96,30 @@ class Supervisor:
                     return
                 except ServerStartError as error:  # tried again on the next pass
                     done = [f"restart failed, trying again: {error}"]
+                done += self._catch_up_after_minio_restarts()
             for action in done:
                 self.actions.append(action)
                 self._report(action)
+
+    def _catch_up_after_minio_restarts(self) -> list[str]:
+        minio = self._stack.minio
+        if minio is None or not minio.running():
+            return []
+        now = time.time()
+        if self._minio_pid is not None and minio.process.pid != self._minio_pid:
+            # Late enough for MinIO to have loaded its notification rules; back far enough
+            # to cover writes just before it went away.
+            self._reannounce.append((now + REANNOUNCE_AFTER_SECONDS, self._minio_seen_at - REANNOUNCE_MARGIN_SECONDS))
+        self._minio_pid, self._minio_seen_at = minio.process.pid, now
+        done = []
+        for due in [entry for entry in self._reannounce if entry[0] <= now]:
+            self._reannounce.remove(due)
+            try:
+                objects = list(reannounce.unannounced(self._stack.spec, self._stack.input_buckets, since=due[1]))
+                sent = reannounce.announce(self._stack.spec, self._stack.topology, objects)
+            except (*unavailable_errors(), BotoCoreError, ClientError) as error:  # MinIO or the broker away again
+                self._reannounce.append((now + REANNOUNCE_AFTER_SECONDS, due[1]))
+                done.append(f"minio restarted: announcing again failed ({type(error).__name__}); trying later")
+                continue
+            done.append(f"minio restarted: announced {sent} upload(s) without a result again")
+        return done

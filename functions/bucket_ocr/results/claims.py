@@ -33,12 +33,17 @@ from bucket_ocr.observability import logger
 from bucket_ocr.storage import clean_etag, error_code, is_precondition_failure, storage_errors
 
 CLAIMS_FOLDER = ".claims/"
+# Storage that is away for a moment (a MinIO restart) should not leave the claim to
+# block the next delivery for a whole lease; after these, the lease runs out on its own.
+RELEASE_PAUSES = (0.5, 1.0, 2.0, None)
 
 
 @dataclass(frozen=True)
 class ClaimTimes:
     # A holder renews every third of the lease, so two missed renewals still keep it.
-    lease_seconds: float = 30.0
+    # Short, so a delivery that comes back after its holder died waits little (the soak:
+    # with 30 s, two workers stood idle behind the claims of killed ones).
+    lease_seconds: float = 10.0
     # How long a second delivery waits for the holder's result before handing the event
     # back to the platform for a later retry.
     wait_seconds: float = 300.0
@@ -183,10 +188,14 @@ class _Lease:
         only makes the next delivery wait out the lease, so failures are logged, not raised."""
         if self._lost:
             return
-        try:
-            self._s3.delete_object(Bucket=self._where.bucket, Key=self._where.key)
-        except (ClientError, BotoCoreError) as error:
-            logger.warning("could not release a claim", extra={"claim": self._where.key, "error": str(error)})
+        for pause in RELEASE_PAUSES:
+            try:
+                self._s3.delete_object(Bucket=self._where.bucket, Key=self._where.key)
+                return
+            except (ClientError, BotoCoreError) as error:
+                logger.warning("could not release a claim", extra={"claim": self._where.key, "error": str(error), "retry_in": pause})
+            if pause is not None:
+                time.sleep(pause)
 
 
 def _server_now(response: dict[str, Any]) -> float:
