@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import sys
 import time
 import uuid
@@ -39,6 +38,7 @@ from bucket_ocr_local.processes import wait_for  # noqa: E402
 from bucket_ocr_local.samples import render_page  # noqa: E402
 from bucket_ocr_local.spec import StackSpec  # noqa: E402
 from bucket_ocr_local.stack import LocalStack, StackOptions  # noqa: E402
+from tests.support.servers import require  # noqa: E402
 from tests.support.failing_objects import FLAG_DIR_VARIABLE  # noqa: E402
 from tests.support.rabbitmq import require_rabbitmq_server  # noqa: E402
 
@@ -47,12 +47,7 @@ _unique = itertools.count()
 
 
 def require_binary(name: str) -> Path:
-    try:
-        return find_binary(name)
-    except BinaryNotFoundError as missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the real {name}: {missing}")
-        pytest.skip(str(missing))
+    return require(lambda: find_binary(name), name, BinaryNotFoundError)
 
 
 def unique_name(stem: str) -> str:

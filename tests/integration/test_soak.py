@@ -9,7 +9,6 @@ succeeded result, or a failed result and exactly one dead letter.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from bucket_ocr_soak.store_run import SoakOptions, run_store
 from bucket_ocr_soak.toxiproxy import toxiproxy_binary
 from tests.integration.conftest import require_binary
 from tests.support.rabbitmq import require_rabbitmq_server
+from tests.support.servers import require
 
 pytestmark = pytest.mark.integration
 
@@ -29,12 +29,7 @@ SHORT_FAULTS = FaultSettings(outage_seconds=3.0, window_seconds=4.0)
 
 
 def require_toxiproxy() -> None:
-    try:
-        toxiproxy_binary()
-    except ToxiproxyNotFoundError as missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the real Toxiproxy: {missing}")
-        pytest.skip(str(missing))
+    require(toxiproxy_binary, "Toxiproxy", ToxiproxyNotFoundError)
 
 
 @pytest.mark.parametrize("store", ["moto", "minio"])

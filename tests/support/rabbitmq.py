@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import os
 import urllib.error
 import urllib.request
 from typing import Any
@@ -19,16 +18,12 @@ import pika
 import pytest
 
 from bucket_ocr_local.errors import BinaryNotFoundError
+from tests.support.servers import require
 from bucket_ocr_local.stores.rabbitmq_server import RabbitMQServer, rabbitmq_server_binary
 
 
 def require_rabbitmq_server() -> None:
-    try:
-        rabbitmq_server_binary()
-    except BinaryNotFoundError as missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the real RabbitMQ: {missing}")
-        pytest.skip(str(missing))
+    require(rabbitmq_server_binary, "RabbitMQ", BinaryNotFoundError)
 
 
 def amqp_connection(server: RabbitMQServer) -> pika.BlockingConnection:
