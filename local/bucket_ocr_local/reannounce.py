@@ -21,13 +21,14 @@ from bucket_ocr.amqp import Topology, connect, parse_amqp_url
 from bucket_ocr_local.spec import StackSpec
 
 
-def unannounced(spec: StackSpec, buckets: Iterable[str], *, since: float) -> Iterator[dict[str, str]]:
-    """Objects written at or after ``since`` (epoch seconds) whose latest version has no result."""
+def unannounced(spec: StackSpec, buckets: Iterable[str], *, since: float, until: float) -> Iterator[dict[str, str]]:
+    """Objects written between ``since`` and ``until`` (epoch seconds) whose latest version has no result."""
     s3 = spec.client("s3")
     for bucket in buckets:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
-                if item["LastModified"].timestamp() >= since and not _has_result(s3, spec, bucket, item):
+                written = item["LastModified"].timestamp()
+                if since <= written <= until and not _has_result(s3, spec, bucket, item):
                     yield {"bucket": bucket, "key": item["Key"]}
 
 

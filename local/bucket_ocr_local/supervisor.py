@@ -66,7 +66,7 @@ class Supervisor:
         # MinIO's process as last seen running, and when; a new one means it restarted.
         self._minio_pid: int | None = None
         self._minio_seen_at = time.time()
-        self._reannounce: list[tuple[float, float]] = []  # (when, since) in epoch seconds
+        self._reannounce: list[tuple[float, tuple[float, float]]] = []  # (when, (since, until)), epoch seconds
 
     def __enter__(self) -> Supervisor:
         self._thread.start()
@@ -107,15 +107,19 @@ class Supervisor:
             return []
         now = time.time()
         if self._minio_pid is not None and minio.process.pid != self._minio_pid:
-            # Late enough for MinIO to have loaded its notification rules; back far enough
-            # to cover writes just before it went away.
-            self._reannounce.append((now + REANNOUNCE_AFTER_SECONDS, self._minio_seen_at - REANNOUNCE_MARGIN_SECONDS))
+            # The writes around the restart only: from a little before MinIO was last seen
+            # up to a little after it was seen back. Later uploads have their events, and
+            # announcing the backlog again would only double the work behind it. Looked at
+            # once MinIO has surely loaded its notification rules.
+            window = (self._minio_seen_at - REANNOUNCE_MARGIN_SECONDS, now + REANNOUNCE_MARGIN_SECONDS)
+            self._reannounce.append((now + REANNOUNCE_AFTER_SECONDS, window))
         self._minio_pid, self._minio_seen_at = minio.process.pid, now
         done = []
         for due in [entry for entry in self._reannounce if entry[0] <= now]:
             self._reannounce.remove(due)
+            since, until = due[1]
             try:
-                objects = list(reannounce.unannounced(self._stack.spec, self._stack.input_buckets, since=due[1]))
+                objects = list(reannounce.unannounced(self._stack.spec, self._stack.input_buckets, since=since, until=until))
                 sent = reannounce.announce(self._stack.spec, self._stack.topology, objects)
             except (*unavailable_errors(), BotoCoreError, ClientError) as error:  # MinIO or the broker away again
                 self._reannounce.append((now + REANNOUNCE_AFTER_SECONDS, due[1]))

@@ -244,3 +244,31 @@ def test_a_denied_head_of_the_result_reads_as_no_result_and_warns_once(moto_stac
     # then both are read (not retried as unavailable storage), with one warning for the instance
     assert [o["status"] for o in outcomes] == ["succeeded", "succeeded"]
     assert [r.getMessage() for r in caplog.records].count(DENIED_WARNING) == 1
+
+
+def test_a_result_write_that_fails_for_a_moment_is_tried_again_without_reading_again(moto_stack, real_engine):
+    # given storage that answers 503 to the first six writes of the result: more than the
+    # client's own four attempts, so one whole write fails
+
+    etag = moto_stack.upload("brief-outage.png", png(LINES))
+    engine = GatedEngine(real_engine)
+    engine.go.set()
+    app = instance(moto_stack, engine)
+    refusals = []
+
+    def unavailable(request, **_):
+        if "brief-outage.png.json" in request.url and len(refusals) < 6:
+            refusals.append(request.url)
+            body = b"<Error><Code>ServiceUnavailable</Code><Message>back in a moment</Message></Error>"
+            return AWSResponse(request.url, 503, {}, _RawBody(body))
+        return None
+
+    app.processor._s3.meta.events.register("before-send.s3.PutObject", unavailable)
+
+    # when its event is handled
+    response = app.handle(event_for(moto_stack, "brief-outage.png", etag), LambdaContext())
+
+    # then the result is written once storage answers, and the document was read once
+    assert [o["status"] for o in response["outcomes"]] == ["succeeded"]
+    assert len(refusals) == 6 and engine.runs == 1
+    assert moto_stack.result("brief-outage.png")["source"]["etag"] == etag

@@ -13,6 +13,7 @@ none), and is dropped when the result there comes from a later event (S3's and M
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 # Each lost race means another write landed in between; this many in a row means the key
 # is being rewritten faster than we can read it, which a later retry resolves.
 _WRITE_ATTEMPTS = 5
+# Pauses between writes of a finished result while storage is unavailable (15 s in all).
+WRITE_RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,26 @@ class ResultStore:
         """Writes the result unless a later one is there or the source has a newer version.
 
         True when written; False when this result was superseded (the newer version's run
-        writes, or has written, its own).
+        writes, or has written, its own). Storage that is away for a moment (a MinIO
+        restart, the soak's) is waited for: giving up would throw the OCR away, and the
+        retry would read the whole document again.
         """
+        for pause in WRITE_RETRY_PAUSES:
+            try:
+                return self._put_ordered(result_key, document, sequencer, source_is_current)
+            except StorageUnavailableError as error:
+                logger.warning("result not written yet; trying again", extra={"error": str(error), "retry_in": pause})
+                time.sleep(pause)
+        # The last try: its failure goes to the platform's retry.
+        return self._put_ordered(result_key, document, sequencer, source_is_current)
+
+    def _put_ordered(
+        self,
+        result_key: str,
+        document: dict[str, Any],
+        sequencer: str | None,
+        source_is_current: Callable[[], bool],
+    ) -> bool:
         source = document["source"]
         # S3 metadata is ASCII only; etags, version ids and sequencers are, keys are not,
         # so only these go into it.
