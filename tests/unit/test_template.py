@@ -482,3 +482,11 @@ def test_sam_local_env_vars_give_every_computed_setting_a_real_value(monkeypatch
     event = json.loads((ROOT / "tests" / "events" / "s3-put.json").read_text())
     assert event["Records"][0]["s3"]["bucket"]["name"] in settings.source_buckets
     assert "--env-vars tests/events/sam-env.json" in (ROOT / "README.md").read_text()
+
+
+def test_a_second_delivery_waits_for_a_claim_less_than_the_shortest_function_timeout(monkeypatch):
+    stack = resolve(translated({"Mode": "direct"}, monkeypatch), {"Mode": "direct"})
+    function = next(r for r in stack["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+    wait = int(function["Properties"]["Environment"]["Variables"]["OCR_CLAIM_WAIT_SECONDS"])
+    timeouts = load_template()["Parameters"]["FunctionTimeout"]["AllowedValues"]
+    assert 0 < wait < min(int(t) for t in timeouts)
