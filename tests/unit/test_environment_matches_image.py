@@ -19,8 +19,13 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed_versions() -> dict[str, str]:
-    return {canonical(d.metadata["Name"]): d.version for d in metadata.distributions() if d.metadata["Name"]}
+def installed_version(name: str) -> str | None:
+    # The first on sys.path, as an import would find it: setuptools appends its vendored
+    # copies (packaging, ...) to sys.path once imported, and those must not count.
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def test_every_locked_package_is_installed_at_its_locked_version():
@@ -30,7 +35,7 @@ def test_every_locked_package_is_installed_at_its_locked_version():
 
     # then the environment running the tests has each one, at that version (local/run
     # installs from the locks; a venv installed from pyproject's ranges drifts)
-    have = installed_versions()
-    drift = {name: (version, have.get(name)) for name, version in wanted.items() if have.get(name) != version}
+    have = {name: installed_version(name) for name in wanted}
+    drift = {name: (version, have[name]) for name, version in wanted.items() if have[name] != version}
     assert drift == {}, f"locked vs installed (run local/run test, which installs from the locks): {drift}"
 
