@@ -88,9 +88,9 @@ class ObjectProcessor:
                 if done:
                     return done
                 identity = VersionIdentity(record.bucket, record.key, run.source.version_id, run.source.etag)
-                with self._claims.held(identity, finished=lambda: self._already_done(run) is not None, request_id=request_id) as mine:
+                with self._claims.held(identity, finished=lambda: self._result_done(run) is not None, request_id=request_id) as mine:
                     if not mine:
-                        return self._duplicate(run)
+                        return self._result_done(run) or self._duplicate(run)
                     try:
                         return self._recognise(run)
                     except PermanentError as error:  # recorded while the claim is still ours
@@ -99,16 +99,25 @@ class ObjectProcessor:
                 return self._failed(run, error)
 
     def _already_done(self, run: _Run) -> Outcome | None:
-        """A result for this version (a duplicate event), or for a later one (an old event)."""
+        """A result for this version or a later one, or a source that has moved on."""
+        done = self._result_done(run)
+        if done is not None:
+            return done
+        if not self._is_current(run.source):
+            # An event that arrives after the object was overwritten: the newer upload's
+            # own event brings its OCR, so reading this one would be wasted.
+            return self._superseded(run, "the source has a newer version")
+        return None
+
+    def _result_done(self, run: _Run) -> Outcome | None:
+        """A result for this version (a duplicate event), or for a later one (an old event).
+
+        What a delivery waiting for another's claim looks for: one HEAD per look."""
         existing = self._results.existing(run.result_key)
         if existing is not None and existing.covers(run.source.etag, run.source.version_id):
             return self._duplicate(run)
         if existing is not None and existing.is_later_than(run.record.sequencer):
             return self._superseded(run, "the result describes a later upload")
-        if not self._is_current(run.source):
-            # An event that arrives after the object was overwritten: the newer upload's
-            # own event brings its OCR, so reading this one would be wasted.
-            return self._superseded(run, "the source has a newer version")
         return None
 
     def _superseded(self, run: _Run, why: str) -> Outcome:
