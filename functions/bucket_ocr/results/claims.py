@@ -65,14 +65,13 @@ class VersionIdentity:
 
 
 class ClaimStore:
-    def __init__(self, s3: Any, bucket: str, prefix: str, *, times: ClaimTimes = ClaimTimes(), owner: str = ""):
+    def __init__(self, s3: Any, bucket: str, prefix: str, *, times: ClaimTimes = ClaimTimes()):
         self._s3 = s3
         self._bucket = bucket
         # Under the results prefix, so a results bucket that is also a source bucket
         # ignores claims as its own output.
         self._folder = prefix + CLAIMS_FOLDER
         self._times = times
-        self._owner = owner
 
     def key_for(self, identity: VersionIdentity) -> str:
         return self._folder + identity.digest()
@@ -87,7 +86,7 @@ class ClaimStore:
         """
         key = self.key_for(identity)
         where = ObjectRef(self._bucket, key)
-        body = json.dumps({"source": [identity.bucket, identity.key], "owner": self._owner, "request_id": request_id}).encode()
+        body = json.dumps({"source": [identity.bucket, identity.key], "request_id": request_id}).encode()
         waited_since = time.monotonic()
         while True:
             etag = self._take(where, body)
