@@ -49,3 +49,4 @@ class PageReading:
     lines: list[TextLine] = field(default_factory=list)
     rotation: int = 0
     orientation_confidence: float | None = None  # None: orientation was not classified
+    orientation_seconds: float = 0.0  # time spent classifying the orientation
