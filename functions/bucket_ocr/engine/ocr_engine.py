@@ -8,8 +8,10 @@ serialised with a lock; run several engines (processes) for parallelism.
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from . import parallel_recognition
 from .errors import EngineError, EngineLoadError
 from .reading_order import reading_order
 from .runtime_env import prepare_runtime_env
-from .text_line import TextLine
+from .text_line import PageReading, TextLine
+from .words import words_of_line
 
 _RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "paddle": "paddlepaddle"}
 
@@ -33,6 +36,12 @@ _RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "paddle": "paddlepaddle"}
 # ~760 to ~1,030 MB over six A4 pages and peaked at 2.3 GB on a 2-page PDF; off, it stays
 # near 500 MB at no measurable cost in speed (bucket-ocr-bench, issue #5).
 _ORT_MEMORY = {"enable_cpu_mem_arena": False, "enable_mem_pattern": False}
+
+# The detection cap is a pixel budget: that of an A4-shaped page (1 : sqrt 2) whose long
+# side is `det_limit_side_len`. Capping the long side alone shrank a 560x2950 till receipt
+# 3x (22 px text to 7 px: 7.7 % CER against 1.0 % at 2000 px) and a 20000x40 strip of
+# text to nothing, while memory, which the cap is for, follows the pixel count.
+_A4_SHORT_OVER_LONG = 210 / 297
 
 
 class OcrEngine:
@@ -49,17 +58,27 @@ class OcrEngine:
 
     def recognize(self, image: "Image.Image") -> list[TextLine]:
         """OCR one page image; lines come back in reading order."""
+        return self.read(image).lines
+
+    def read(self, image: "Image.Image") -> PageReading:
+        """OCR one page image: its lines in reading order, each with its words."""
         pixels = _to_bgr_array(image)
         height, width = pixels.shape[:2]
+        limit = det_limit_for(width, height, self._config.det_limit_side_len)
         with self._lock:
             try:
-                results = self._ocr.predict(pixels)
+                results = self._ocr.predict(
+                    pixels,
+                    text_det_limit_type="max",
+                    text_det_limit_side_len=limit,
+                    return_word_box=True,
+                )
             except Exception as exc:  # Paddle raises bare RuntimeError/SystemError etc.
                 raise EngineError(f"OCR inference failed on a {width}x{height} image: {exc}") from exc
         lines: list[TextLine] = []
         for result in results:
             lines.extend(_text_lines(result, width, height))
-        return reading_order(lines)
+        return PageReading(lines=reading_order(lines))
 
     def describe(self) -> dict[str, Any]:
         runtime = _RUNTIME_PACKAGES[self._manifest.engine]
@@ -77,7 +96,7 @@ class OcrEngine:
                 "det_limit_side_len": self._config.det_limit_side_len,
                 "rec_batch_size": self._config.rec_batch_size,
                 "rec_workers": self._rec_workers,
-                "det_limit_type": "max",
+                "det_limit_type": "pixels",
                 "cpu_threads": _cpu_threads(self._config),
                 "engine": self._manifest.engine,
                 **(_ORT_MEMORY if self._manifest.engine == "onnxruntime" else {}),
@@ -153,10 +172,24 @@ def _to_bgr_array(image: "Image.Image") -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
+def det_limit_for(width: int, height: int, side_len: int) -> int:
+    """The long side detection gets for a page, so its area stays in the pixel budget."""
+    budget = side_len * side_len * _A4_SHORT_OVER_LONG
+    long_side = max(width, height)
+    if width * height <= budget:
+        return long_side
+    return max(32, math.floor(long_side * math.sqrt(budget / (width * height))))
+
+
 def _text_lines(result: Any, width: int, height: int) -> list[TextLine]:
     lines = []
-    for text, score, polygon in zip(result["rec_texts"], result["rec_scores"], result["rec_polys"]):
-        text = str(text).strip()
+    runs = result.get("text_word") or [None] * len(result["rec_texts"])
+    run_boxes = result.get("text_word_region") or [None] * len(result["rec_texts"])
+    for raw, score, polygon, line_runs, line_boxes in zip(
+        result["rec_texts"], result["rec_scores"], result["rec_polys"], runs, run_boxes
+    ):
+        raw = str(raw)
+        text = " ".join(raw.split())  # one space between words, so the words spell the line
         confidence = min(float(score), 1.0)
         if not text or confidence <= 0.0:
             continue  # a box detection found but recognition could not read
@@ -164,7 +197,8 @@ def _text_lines(result: Any, width: int, height: int) -> list[TextLine]:
             (min(max(float(x), 0.0), float(width)), min(max(float(y), 0.0), float(height)))
             for x, y in np.asarray(polygon).reshape(-1, 2)
         ]
-        lines.append(TextLine(text=text, confidence=confidence, polygon=points))
+        words = words_of_line(raw, confidence, points, line_runs, line_boxes)
+        lines.append(TextLine(text=text, confidence=confidence, polygon=points, words=words))
     return lines
 
 
