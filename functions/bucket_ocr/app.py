@@ -32,6 +32,7 @@ def load_engine(settings: Settings) -> Engine:
             bundle=settings.model_bundle,
             language=settings.language,
             det_limit_side_len=settings.det_limit_side_len,
+            orientation=settings.orientation == "auto",
             cache_dir=settings.cache_dir,
         )
     )

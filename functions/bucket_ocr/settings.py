@@ -43,6 +43,7 @@ class Settings:
     sqs_endpoint_url: str | None = None
     cache_dir: Path = Path("/tmp/bucket-ocr")
     det_limit_side_len: int = 960
+    orientation: str = "auto"  # "auto": turn sideways and upside-down pages upright; "off"
     # The claim that keeps two deliveries of one upload from both running OCR (results/claims.py).
     claim_lease_seconds: int = 10
     claim_wait_seconds: int = 300
@@ -69,6 +70,7 @@ class Settings:
             sqs_endpoint_url=env.optional("OCR_SQS_ENDPOINT_URL"),
             cache_dir=Path(env.text("OCR_CACHE_DIR", "/tmp/bucket-ocr")),
             det_limit_side_len=env.integer("OCR_DET_LIMIT_SIDE_LEN", 960, low=32, high=8192),
+            orientation=env.choice("OCR_ORIENTATION", "auto", ("auto", "off")),
             claim_lease_seconds=env.integer("OCR_CLAIM_LEASE_SECONDS", 10, low=3, high=3600),
             claim_wait_seconds=env.integer("OCR_CLAIM_WAIT_SECONDS", 300, low=0, high=86400),
         )
@@ -133,6 +135,12 @@ class EnvironmentReader:
         if value < low or (high is not None and value > high):
             bounds = f"at least {low}" if high is None else f"between {low} and {high}"
             raise ConfigurationError(f"{name} must be {bounds}, got {value}")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower() or default
+        if value not in allowed:
+            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:

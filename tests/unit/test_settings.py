@@ -38,6 +38,7 @@ def test_each_required_variable_is_named_when_missing(name):
         ("OCR_MAX_OBJECT_BYTES", "-1"),
         ("OCR_TEXT_SIDECAR", "maybe"),
         ("OCR_DET_LIMIT_SIDE_LEN", "7"),
+        ("OCR_ORIENTATION", "sideways"),
         ("OCR_CLAIM_LEASE_SECONDS", "1"),
         ("OCR_CLAIM_WAIT_SECONDS", "soon"),
     ],
@@ -59,8 +60,11 @@ def test_values_are_parsed():
             "OCR_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
             "OCR_CLAIM_LEASE_SECONDS": "12",
             "OCR_CLAIM_WAIT_SECONDS": "0",
+            "OCR_ORIENTATION": "OFF",
         }
     )
+    assert settings.orientation == "off"
+    assert Settings.from_env(BASE).orientation == "auto"
     assert (settings.claim_lease_seconds, settings.claim_wait_seconds) == (12, 0)
     assert settings.results_prefix == "out/json/"
     assert settings.source_buckets == ("in-a", "in-b")
