@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from bucket_ocr_bench import contestants as contest
 from bucket_ocr_bench import cost, environment, once_per_run, report, summary
-from bucket_ocr_bench.corpus import build_corpus
+from bucket_ocr_bench.corpus import EXTRA_KINDS, ROTATED, UPRIGHT, CorpusPage, build_corpus, check_kinds
 from bucket_ocr_bench.errors import BenchError
 
 DEFAULT_MODELS_DIR = Path(".work/models")
@@ -26,7 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bucket-ocr-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where results.json/.md/.png and the corpus go")
     parser.add_argument("--models-dir", type=Path, default=None, help="built bundles (default: $OCR_MODELS_DIR or .work/models)")
-    parser.add_argument("--pages", type=int, default=8, help="corpus pages (cycle format x language x DPI)")
+    parser.add_argument("--pages", type=int, default=8, help="upright A4 corpus pages (cycle format x language x DPI)")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(EXTRA_KINDS),
+        help=f"comma-separated page kinds besides upright A4, from {', '.join(EXTRA_KINDS)} ('none': A4 only)",
+    )
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument(
         "--contestants", default=",".join(contest.ALL), help=f"comma-separated subset of {', '.join(contest.ALL)}"
@@ -66,13 +71,19 @@ def run(args: argparse.Namespace, log) -> list[Path]:
     unknown = set(names) - set(contest.ALL)
     if unknown:
         raise BenchError(f"unknown contestants {sorted(unknown)}; choose from {', '.join(contest.ALL)}")
+    kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip() and kind.strip() != "none"]
+    try:
+        check_kinds(kinds)
+    except ValueError as error:
+        raise BenchError(str(error)) from error
     # The function's own settings, with the cache inside the output directory.
     function_env = {"OCR_CACHE_DIR": str(out / "function-cache")}
     child_env = _child_env()
     machine = environment.machine()
 
-    log(f"corpus: {args.pages} pages, seed {args.seed}")
-    corpus = build_corpus(out / "corpus", args.pages, args.seed)
+    log(f"corpus: {args.pages} upright A4 pages and kinds {', '.join(kinds) or 'none'}, seed {args.seed}")
+    corpus = build_corpus(out / "corpus", args.pages, args.seed, kinds)
+    a4 = corpus.only(UPRIGHT)  # what the once-per-run figures read, as in runs before other kinds
 
     from bucket_ocr_bench.engine_factory import function_settings, load_function_engine
 
@@ -94,7 +105,7 @@ def run(args: argparse.Namespace, log) -> list[Path]:
     from bucket_ocr_bench.page_runs import engine_figures, function_figures
 
     log("per page, bare engines")
-    figures = engine_figures(corpus, loaded, settings.pdf_dpi, log)
+    figures = engine_figures(corpus, loaded, settings.pdf_dpi, log, reads=_reads)
     if not args.no_function_path:
         log("per page, full function path on a moto server")
         with MotoFunctionPath(engine, str(models_dir), {**os.environ, **function_env}) as path:
@@ -107,14 +118,14 @@ def run(args: argparse.Namespace, log) -> list[Path]:
         once["cold_start"] = once_per_run.cold_start(models_dir, function_env, child_env, args.cold_starts)
     if args.pdf_pages > 0:
         log(f"peak RSS, {args.pdf_pages}-page PDF")
-        once["pdf_memory"] = once_per_run.pdf_memory(corpus, models_dir, function_env, child_env, args.pdf_pages)
+        once["pdf_memory"] = once_per_run.pdf_memory(a4, models_dir, function_env, child_env, args.pdf_pages)
     if args.soak_pages > 0:
         log(f"RSS growth over {args.soak_pages} pages")
-        once["soak"] = once_per_run.soak(corpus, models_dir, function_env, child_env, args.soak_pages)
+        once["soak"] = once_per_run.soak(a4, models_dir, function_env, child_env, args.soak_pages)
     if args.throughput_pages > 0:
         log("throughput, 1 and 2 workers")
         once["throughput"] = once_per_run.throughput(
-            corpus, models_dir, function_env, child_env, args.throughput_pages
+            a4, models_dir, function_env, child_env, args.throughput_pages
         )
 
     stats = summary.aggregate(figures)
@@ -132,7 +143,9 @@ def run(args: argparse.Namespace, log) -> list[Path]:
     }
     result = {
         "run": {
-            "pages": len(corpus.pages),
+            "pages": len(a4.pages),
+            "other_kind_pages": len(corpus.pages) - len(a4.pages),
+            "kinds": kinds,
             "seed": corpus.seed,
             "seconds": time.perf_counter() - started,
             "corpus": str(corpus.directory),
@@ -142,6 +155,9 @@ def run(args: argparse.Namespace, log) -> list[Path]:
         "machine": machine,
         "contestants": {c.name: c.describe() for c in _described(engine, models_dir, settings, names)},
         "summary": stats,
+        "by_kind": summary.by_kind(figures),
+        "orientation": summary.orientation(figures, contest.TUNED),
+        "kind_contestants": KIND_CONTESTANTS_MEANING,
         "function_overhead": overhead,
         "once_per_run": once,
         "cost": costs,
@@ -159,6 +175,21 @@ def run(args: argparse.Namespace, log) -> list[Path]:
     else:
         log("matplotlib is not installed: no plot written")
     return written
+
+
+KIND_CONTESTANTS_MEANING = (
+    f"upright A4: every contestant; rotated: {contest.TUNED} and its function path only (the turns triple "
+    f"the pages); column, receipt and skewed pages: every contestant but {contest.TESSERACT}, whose "
+    "~17 s a page would double the run"
+)
+
+
+def _reads(contestant: contest.Contestant, page: CorpusPage) -> bool:
+    if page.kind == UPRIGHT:
+        return True
+    if page.group == ROTATED:
+        return contestant.name == contest.TUNED
+    return contestant.name != contest.TESSERACT
 
 
 def _described(engine, models_dir: Path, settings, names: list[str]):

@@ -46,6 +46,21 @@ class ProjectEngine:
     def recognize(self, image: Image.Image) -> str:
         return "\n".join(line.text for line in self.engine.recognize(image))
 
+    def read(self, image: Image.Image) -> tuple[str, int | None, float | None]:
+        """Text, the clockwise turn the engine applied and its orientation seconds.
+
+        Engines from before issue #10 have no `read`: their turn is unknown (None), not 0,
+        so the report does not count them right on upright pages. An engine that reads
+        without classifying the orientation applied no turn, which is counted; its
+        orientation seconds are None, not a measured 0.
+        """
+        read = getattr(self.engine, "read", None)
+        if read is None:
+            return self.recognize(image), None, None
+        reading = read(image)
+        seconds = None if reading.orientation_confidence is None else reading.orientation_seconds
+        return "\n".join(line.text for line in reading.lines), reading.rotation, seconds
+
     def describe(self) -> dict[str, Any]:
         return {"means": "the project's default EngineConfig, as the function runs it", **self.engine.describe()}
 

@@ -23,6 +23,10 @@ MARGIN_INCHES = 0.8
 LINE_SPACING = 1.3  # baseline-to-baseline distance over the font size
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf")
+TITLE_FONT = "DejaVuSans-Bold.ttf"
+RECEIPT_FONT = "DejaVuSansMono.ttf"  # till printers print in a fixed pitch
+COLUMN_GUTTER_INCHES = 0.35
+BLOCK_GAP_INCHES = 0.3  # between the title, the columns and the footer
 FORMATS = ("png", "jpeg", "tiff", "pdf")
 # Pillow stamps PDFs with the current time; a fixed one keeps a seed's files byte-identical.
 _FIXED_PDF_DATES = {"creationDate": time.gmtime(946684800), "modDate": time.gmtime(946684800)}  # 2000-01-01
@@ -92,6 +96,85 @@ def render_page(lines: Sequence[str], font: ImageFont.FreeTypeFont, font_points:
     for index, line in enumerate(lines):
         draw.text((margin, margin + round(index * step)), line, fill=0, font=font)
     return page
+
+
+def line_step_px(font_points: float, dpi: int) -> float:
+    return font_points * LINE_SPACING * dpi / POINTS_PER_INCH
+
+
+def column_width_px(dpi: int, columns: int) -> int:
+    return (text_width_px(dpi) - round(COLUMN_GUTTER_INCHES * dpi) * (columns - 1)) // columns
+
+
+def column_lines_that_fit(
+    dpi: int, body_points: float, title_lines: int, title_points: float, footer_lines: int, footer_points: float
+) -> int:
+    """Body lines a column holds between the title block and the footer block."""
+    height = round(A4_INCHES[1] * dpi) - 2 * round(MARGIN_INCHES * dpi)
+    used = (title_lines * line_step_px(title_points, dpi) + footer_lines * line_step_px(footer_points, dpi)
+            + 2 * BLOCK_GAP_INCHES * dpi)
+    return int((height - used) // line_step_px(body_points, dpi))
+
+
+@dataclass(frozen=True)
+class Block:
+    lines: tuple[str, ...]
+    font: ImageFont.FreeTypeFont
+    font_points: float
+
+
+def render_columns(title: Block, columns: Sequence[Block], footer: Block, dpi: int) -> Image.Image:
+    """A newsletter page: a full-width title, side-by-side columns, a full-width footer at the foot."""
+    width, height = (round(side * dpi) for side in A4_INCHES)
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    margin = round(MARGIN_INCHES * dpi)
+    gap = BLOCK_GAP_INCHES * dpi
+    _draw_block(draw, title, margin, margin, dpi)
+    top = margin + len(title.lines) * line_step_px(title.font_points, dpi) + gap
+    column_width = column_width_px(dpi, len(columns))
+    for index, column in enumerate(columns):
+        _draw_block(draw, column, margin + index * (column_width + round(COLUMN_GUTTER_INCHES * dpi)), top, dpi)
+    footer_top = height - margin - len(footer.lines) * line_step_px(footer.font_points, dpi)
+    _draw_block(draw, footer, margin, footer_top, dpi)
+    return page
+
+
+def _draw_block(draw: ImageDraw.ImageDraw, block: Block, left: float, top: float, dpi: int) -> None:
+    step = line_step_px(block.font_points, dpi)
+    for index, line in enumerate(block.lines):
+        draw.text((round(left), round(top + index * step)), line, fill=0, font=block.font)
+
+
+def receipt_font(pixels: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(font_path(RECEIPT_FONT)), size=pixels)
+
+
+def render_receipt(
+    rows: Sequence[tuple[str, str] | None], font: ImageFont.FreeTypeFont, size: tuple[int, int], margin: int
+) -> Image.Image:
+    """A till roll: each row a left part and a right-aligned part (a price); None is a blank row."""
+    width, height = size
+    step = font.size * LINE_SPACING
+    if margin + len(rows) * step > height - margin:
+        raise ValueError(f"{len(rows)} receipt rows do not fit in {height} px")
+    page = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(page)
+    for index, row in enumerate(rows):
+        if row is None:
+            continue
+        left, right = row
+        top = round(margin + index * step)
+        if left:
+            draw.text((margin, top), left, fill=0, font=font)
+        if right:
+            draw.text((width - margin - round(font.getlength(right)), top), right, fill=0, font=font)
+    return page
+
+
+def turn(page: Image.Image, degrees: int) -> Image.Image:
+    """The whole page turned counter-clockwise, as a sheet fed into the scanner sideways or upside down."""
+    return page.rotate(degrees, expand=True, fillcolor=255)
 
 
 def scan_defects(page: Image.Image, defects: Defects, rng: random.Random) -> Image.Image:

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from bucket_ocr_bench.cer import character_errors
-from bucket_ocr_bench.contestants import Contestant, Tesseract
-from bucket_ocr_bench.corpus import Corpus, CorpusPage
+from bucket_ocr_bench.contestants import Contestant, ProjectEngine, Tesseract
+from bucket_ocr_bench.corpus import UPRIGHT, Corpus, CorpusPage
 from bucket_ocr_bench.function_path import MotoFunctionPath
 
 Log = Callable[[str], None]
@@ -27,6 +27,10 @@ class PageFigure:
     cer: float
     cer_without_spaces: float
     reference_chars: int
+    kind: str = UPRIGHT
+    rotation_expected: int = 0
+    rotation_detected: int | None = None  # None: the contestant does not say
+    orientation_seconds: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,20 +47,34 @@ def decode(corpus: Corpus, page: CorpusPage, pdf_dpi: int) -> tuple[Any, float]:
     return image, time.perf_counter() - started
 
 
-def engine_figures(corpus: Corpus, contestants: list[Contestant], pdf_dpi: int, log: Log) -> list[PageFigure]:
+def every_page(contestant: Contestant, page: CorpusPage) -> bool:
+    return True
+
+
+def engine_figures(
+    corpus: Corpus,
+    contestants: list[Contestant],
+    pdf_dpi: int,
+    log: Log,
+    reads: Callable[[Contestant, CorpusPage], bool] = every_page,
+) -> list[PageFigure]:
+    """Each page through each contestant that `reads` it."""
     figures = []
     warm = corpus.pages[0]
     first, _ = decode(corpus, warm, pdf_dpi)
-    for contestant in contestants:
-        contestant.recognize(first)  # warm instance: one untimed page first
+    for contestant in contestants:  # warm instance: one untimed page first
+        contestant.read(first) if isinstance(contestant, ProjectEngine) else contestant.recognize(first)
     for page in corpus.pages:
         image, decode_seconds = decode(corpus, page, pdf_dpi)
-        for contestant in contestants:
+        for contestant in (c for c in contestants if reads(c, page)):
             payload = contestant.encode(image) if isinstance(contestant, Tesseract) else image
+            rotation, orientation_seconds = None, None
             started, cpu = time.perf_counter(), time.process_time()
             if isinstance(contestant, Tesseract):
                 text = contestant.recognize_encoded(payload)
                 cpu_seconds = None  # the work happens in a child process
+            elif isinstance(contestant, ProjectEngine):
+                text, rotation, orientation_seconds = contestant.read(payload)
             else:
                 text = contestant.recognize(payload)
             ocr_seconds = time.perf_counter() - started
@@ -76,9 +94,14 @@ def engine_figures(corpus: Corpus, contestants: list[Contestant], pdf_dpi: int, 
                     cer=errors.cer,
                     cer_without_spaces=errors.cer_without_spaces,
                     reference_chars=errors.reference_chars,
+                    kind=page.kind,
+                    rotation_expected=page.rotation,
+                    rotation_detected=rotation,
+                    orientation_seconds=orientation_seconds,
                 )
             )
-            log(f"  {contestant.name:<20} {page.page_id:<24} {ocr_seconds:6.2f} s  CER {errors.cer:.2%}")
+            turned = "" if rotation is None else f"  turned {rotation}/{page.rotation}"
+            log(f"  {contestant.name:<20} {page.page_id:<28} {ocr_seconds:6.2f} s  CER {errors.cer:.2%}{turned}")
     return figures
 
 
@@ -102,7 +125,9 @@ def function_figures(corpus: Corpus, path: MotoFunctionPath, contestant_name: st
                 cer=errors.cer,
                 cer_without_spaces=errors.cer_without_spaces,
                 reference_chars=errors.reference_chars,
+                kind=page.kind,
+                rotation_expected=page.rotation,
             )
         )
-        log(f"  function path        {page.page_id:<24} {run.total_seconds:6.2f} s  CER {errors.cer:.2%}")
+        log(f"  function path        {page.page_id:<28} {run.total_seconds:6.2f} s  CER {errors.cer:.2%}")
     return figures

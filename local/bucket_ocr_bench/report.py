@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bucket_ocr_bench.corpus import KIND_TITLES
+
 
 def write_json(path: Path, report: dict[str, Any]) -> None:
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
@@ -28,7 +30,14 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {_fmt(stats['mean_cer_without_spaces'], '{:.2%}')} | {_fmt(stats['max_cer'], '{:.2%}')} | {_fmt(cost, '${:.3f}')} |"
         )
     once = report["once_per_run"]
-    lines = [f"## bucket-ocr benchmark ({report['run']['pages']} pages, seed {report['run']['seed']})", "", *rows, ""]
+    run = report["run"]
+    others = f" + {run['other_kind_pages']} pages of other kinds" if run.get("other_kind_pages") else ""
+    lines = [f"## bucket-ocr benchmark ({run['pages']} upright A4 pages{others}, seed {run['seed']})", ""]
+    if others:
+        lines += ["Upright A4 pages only in this table and the targets, comparable with runs before other kinds.", ""]
+    lines += [*rows, ""]
+    if others:
+        lines += _kind_tables(report)
     lines += ["| once per run | figure |", "| --- | ---: |"]
     lines += [f"| {name} | {value} |" for name, value in _once_rows(once, report)]
     lines += ["", "| target | limit | measured | met |", "| --- | ---: | ---: | :---: |"]
@@ -39,6 +48,36 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [f"- **{name}**: {info.get('means', '')}" for name, info in report["contestants"].items()]
     lines += ["", f"Prices: {report['prices']}", f"Machine: {report['machine']}", ""]
     return "\n".join(lines)
+
+
+def _kind_tables(report: dict[str, Any]) -> list[str]:
+    lines = [
+        "### Per page kind",
+        "",
+        f"Who reads which pages: {report['kind_contestants']}.",
+        "",
+        "| contestant | page kind | pages | mean CER | max CER | median s/page |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for label, kinds in report["by_kind"].items():
+        for kind, stats in kinds.items():
+            lines.append(
+                f"| {label} | {KIND_TITLES.get(kind, kind)} | {stats['pages']} | {_fmt(stats['mean_cer'], '{:.2%}')} "
+                f"| {_fmt(stats['max_cer'], '{:.2%}')} | {_fmt(stats['median_seconds_per_page'])} |"
+            )
+    lines += [
+        "",
+        "| page kind (bucket-ocr, bare engine) | wrong rotations | median orientation s |",
+        "| --- | ---: | ---: |",
+    ]
+    for kind, stats in report["orientation"].items():
+        wrong = (
+            f"{stats['wrong']} of {stats['known']}"
+            if stats["known"]
+            else "n/a (no orientation step in this engine)"
+        )
+        lines.append(f"| {KIND_TITLES.get(kind, kind)} | {wrong} | {_fmt(stats['median_orientation_seconds'], '{:.3f}')} |")
+    return [*lines, ""]
 
 
 def _once_rows(once: dict[str, Any], report: dict[str, Any]) -> list[tuple[str, str]]:

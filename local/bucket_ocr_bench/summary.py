@@ -1,10 +1,16 @@
-"""Per-contestant aggregates and the issue's targets, judged on measured figures only."""
+"""Per-contestant aggregates and the issue's targets, judged on measured figures only.
+
+The headline figures (and the targets judged on them) take the upright A4 pages alone,
+the pages every run since the first has had, so they stay comparable across runs; the
+other page kinds get figures of their own.
+"""
 
 from __future__ import annotations
 
 import statistics
 from typing import Any
 
+from bucket_ocr_bench.corpus import KIND_GROUPS, KINDS, UPRIGHT, kind_group
 from bucket_ocr_bench.page_runs import PageFigure
 
 TARGETS = {
@@ -18,11 +24,24 @@ TARGETS = {
 }
 
 
-def aggregate(figures: list[PageFigure]) -> dict[str, dict[str, Any]]:
+def label(figure: PageFigure) -> str:
+    return figure.contestant if figure.path == "engine" else f"{figure.contestant} (function path)"
+
+
+def _by_label(figures: list[PageFigure]) -> dict[str, list[PageFigure]]:
     groups: dict[str, list[PageFigure]] = {}
     for figure in figures:
-        label = figure.contestant if figure.path == "engine" else f"{figure.contestant} (function path)"
-        groups.setdefault(label, []).append(figure)
+        groups.setdefault(label(figure), []).append(figure)
+    return groups
+
+
+def upright(figures: list[PageFigure]) -> list[PageFigure]:
+    return [f for f in figures if f.kind == UPRIGHT]
+
+
+def aggregate(figures: list[PageFigure]) -> dict[str, dict[str, Any]]:
+    """The headline figures: upright A4 pages only."""
+    groups = _by_label(upright(figures))
     out = {}
     for label, items in groups.items():
         out[label] = {
@@ -35,6 +54,46 @@ def aggregate(figures: list[PageFigure]) -> dict[str, dict[str, Any]]:
             "mean_cer": statistics.fmean(f.cer for f in items),
             "mean_cer_without_spaces": statistics.fmean(f.cer_without_spaces for f in items),
             "max_cer": max(f.cer for f in items),
+        }
+    return out
+
+
+def by_kind(figures: list[PageFigure]) -> dict[str, dict[str, dict[str, Any]]]:
+    """CER and seconds per contestant and page kind (the three turns together as "rotated")."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, items in _by_label(figures).items():
+        kinds: dict[str, list[PageFigure]] = {}
+        for figure in items:
+            kinds.setdefault(kind_group(figure.kind), []).append(figure)
+        out[name] = {
+            kind: {
+                "pages": len(kinds[kind]),
+                "mean_cer": statistics.fmean(f.cer for f in kinds[kind]),
+                "max_cer": max(f.cer for f in kinds[kind]),
+                "median_seconds_per_page": statistics.median(f.total_seconds for f in kinds[kind]),
+            }
+            for kind in KIND_GROUPS
+            if kind in kinds
+        }
+    return out
+
+
+def orientation(figures: list[PageFigure], contestant: str) -> dict[str, dict[str, Any]]:
+    """Per kind (each turn apart): how often the engine's turn differed from the true one,
+    and the orientation step's seconds. `known` counts the pages where the engine said."""
+    kinds: dict[str, list[PageFigure]] = {}
+    for figure in figures:
+        if figure.contestant == contestant and figure.path == "engine":
+            kinds.setdefault(figure.kind, []).append(figure)
+    out = {}
+    for kind in sorted(kinds, key=lambda kind: KINDS.index(kind) if kind in KINDS else len(KINDS)):
+        items = kinds[kind]
+        known = [f for f in items if f.rotation_detected is not None]
+        out[kind] = {
+            "pages": len(items),
+            "known": len(known),
+            "wrong": sum(f.rotation_detected != f.rotation_expected for f in known),
+            "median_orientation_seconds": _median_or_none([f.orientation_seconds for f in known]),
         }
     return out
 
@@ -55,6 +114,7 @@ def function_overhead(figures: list[PageFigure], contestant: str) -> dict[str, A
     the denominator; `paired_ratio` divides by the separate bare run of the same page,
     noise included.
     """
+    figures = upright(figures)
     bare = {f.page_id: f.total_seconds for f in figures if f.contestant == contestant and f.path == "engine"}
     full = [f for f in figures if f.contestant == contestant and f.path == "function"]
     if not full:
