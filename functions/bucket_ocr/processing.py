@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bucket_ocr import storage
 from bucket_ocr.documents import ObjectRef, iter_pages
@@ -22,9 +22,12 @@ from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ResultStore
 from bucket_ocr.settings import Settings
 
+if TYPE_CHECKING:  # the engine package loads PaddleOCR; only its types are wanted here
+    from bucket_ocr.engine.text_line import PageReading
+
 
 class Engine(Protocol):
-    def recognize(self, image: Any) -> list[Any]: ...
+    def read(self, image: Any) -> PageReading: ...
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -209,16 +212,9 @@ class ObjectProcessor:
             if image is None:
                 break
             clock = time.perf_counter()
-            lines = self._read(image, where)
+            reading = self._read(image, where)
             timings.ocr_seconds += time.perf_counter() - clock
-            page_results.append(
-                document.PageResult(
-                    index=len(page_results),
-                    width=image.width,
-                    height=image.height,
-                    lines=[document.line_dict(line.text, line.confidence, line.polygon, line.bbox) for line in lines],
-                )
-            )
+            page_results.append(_page_result(len(page_results), image, reading))
             del image  # one decoded page alive at a time
 
     def _write(self, run: _Run, result: dict[str, Any]) -> bool:
@@ -237,9 +233,9 @@ class ObjectProcessor:
             return head["VersionId"] == source.version_id
         return not source.etag or storage.clean_etag(head.get("ETag")) == source.etag
 
-    def _read(self, image: Any, where: ObjectRef) -> list[Any]:
+    def _read(self, image: Any, where: ObjectRef) -> PageReading:
         try:
-            return self._engine.recognize(image)
+            return self._engine.read(image)
         except Exception as cause:  # the engine is a black box: any crash in it may pass on a retry
             raise OcrEngineFailedError(
                 f"OCR engine failed: {type(cause).__name__}: {cause}", bucket=where.bucket, key=where.key
@@ -273,6 +269,19 @@ class ObjectProcessor:
             error_type=type(error).__name__,
             seconds=run.timings.total_seconds,
         )
+
+
+def _page_result(index: int, image: Any, reading: PageReading) -> document.PageResult:
+    width, height = image.size
+    return document.PageResult(
+        index=index,
+        width=width,
+        height=height,
+        lines=[document.line_dict(line, width, height) for line in reading.lines],
+        rotation=reading.rotation,
+        orientation_confidence=reading.orientation_confidence,
+        dpi=image.info.get("dpi"),  # set by ``iter_pages`` where the document states it
+    )
 
 
 @dataclass

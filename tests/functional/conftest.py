@@ -22,6 +22,7 @@ from bucket_ocr.engine import EngineConfig, OcrEngine
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.settings import Settings
 from tests.support.models_fixture import built_models_dir  # noqa: F401  (session fixture)
+from tests.support.result_checks import check_result
 
 
 class CountingEngine:
@@ -31,9 +32,9 @@ class CountingEngine:
         self._engine = engine
         self.pages_read = 0
 
-    def recognize(self, image):
+    def read(self, image):
         self.pages_read += 1
-        return self._engine.recognize(image)
+        return self._engine.read(image)
 
     def describe(self):
         return self._engine.describe()
@@ -67,9 +68,12 @@ class MotoStack:
         return response["ETag"].strip('"')
 
     def result(self, key: str) -> dict[str, Any]:
+        """The result of ``key``, held to the schema and to its own geometry on the way."""
         result_key = result_key_for(self.settings.results_prefix, self.input_bucket, key)
         body = self.s3.get_object(Bucket=self.results_bucket, Key=result_key)["Body"].read()
-        return json.loads(body)
+        result = json.loads(body)
+        check_result(result)
+        return result
 
     def result_keys(self) -> list[str]:
         listing = self.s3.list_objects_v2(Bucket=self.results_bucket)

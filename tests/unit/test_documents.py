@@ -1,9 +1,10 @@
 """Type detection from bytes and page-by-page decoding, including bad input."""
 
 import io
+import struct
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 from bucket_ocr.documents import DocumentType, ObjectRef, detect_type, iter_pages
 from bucket_ocr.errors import (
@@ -87,6 +88,103 @@ def test_every_pdf_page_is_rendered_at_the_configured_dpi():
     doc_type, pages = pages_of(data, dpi=144)
     assert doc_type is DocumentType.PDF
     assert [p.size for p in pages] == [(1190, 1684), (1684, 1190)]
+    assert [p.info["dpi"] for p in pages] == [(144, 144), (144, 144)]
+
+
+# Resolution tags, shared by TIFF and EXIF.
+X_RESOLUTION, Y_RESOLUTION, RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
+INCH, CENTIMETRE, NO_UNIT = 2, 3, 1
+
+
+def jfif(data, unit, x, y):
+    """``data`` with its JFIF header's density rewritten (Pillow writes only inches)."""
+    at = data.index(b"JFIF\x00") + 7  # past the identifier and the version
+    return data[:at] + struct.pack(">BHH", unit, x, y) + data[at + 5 :]
+
+
+def exif_with(**tags):
+    exif = Image.Exif()
+    for name, value in tags.items():
+        exif[globals()[name.upper()]] = value
+    return exif.tobytes()
+
+
+def png_with_phys(x, y, unit):
+    info = PngImagePlugin.PngInfo()
+    info.add(b"pHYs", struct.pack(">IIB", x, y, unit))
+    return encode(page(), "PNG", pnginfo=info)
+
+
+def dpi_of(data):
+    _, pages = pages_of(data)
+    return [p.info.get("dpi") for p in pages]
+
+
+def approx(*pages):
+    return [pytest.approx(dpi, abs=0.01) if dpi else dpi for dpi in pages]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        pytest.param(encode(page(), "PNG", dpi=(300, 200)), (300, 200), id="png pHYs per metre"),
+        pytest.param(png_with_phys(2, 1, 0), None, id="png pHYs aspect only"),
+        pytest.param(encode(page(), "PNG"), None, id="png without pHYs"),
+        pytest.param(encode(page(), "JPEG", dpi=(300, 200)), (300, 200), id="jpeg JFIF per inch"),
+        pytest.param(jfif(encode(page(), "JPEG"), 2, 118, 79), (299.72, 200.66), id="jpeg JFIF per cm"),
+        pytest.param(jfif(encode(page(), "JPEG"), 0, 2, 1), None, id="jpeg JFIF aspect only"),
+        pytest.param(
+            encode(page(), "JPEG", exif=exif_with(x_resolution=240, y_resolution=240, resolution_unit=INCH)),
+            (240, 240),
+            id="jpeg EXIF per inch",
+        ),
+        pytest.param(
+            encode(page(), "JPEG", exif=exif_with(x_resolution=100, y_resolution=50, resolution_unit=CENTIMETRE)),
+            (254, 127),
+            id="jpeg EXIF per cm",
+        ),
+        pytest.param(encode(page(), "JPEG", exif=exif_with(x_resolution=300, y_resolution=300)), (300, 300), id="jpeg EXIF unit missing means inch"),
+        pytest.param(encode(page(), "JPEG", exif=exif_with(resolution_unit=INCH)), None, id="jpeg EXIF without resolution"),
+        pytest.param(encode(page(), "TIFF", dpi=(300, 200)), (300, 200), id="tiff per inch"),
+        pytest.param(
+            encode(page(), "TIFF", tiffinfo={X_RESOLUTION: 118.11, Y_RESOLUTION: 78.74, RESOLUTION_UNIT: CENTIMETRE}),
+            (300, 200),
+            id="tiff per cm",
+        ),
+        pytest.param(
+            encode(page(), "TIFF", tiffinfo={X_RESOLUTION: 2, Y_RESOLUTION: 1, RESOLUTION_UNIT: NO_UNIT}),
+            None,
+            id="tiff without a unit",
+        ),
+        pytest.param(encode(page(), "TIFF"), None, id="tiff without resolution"),
+        pytest.param(encode(page(), "BMP", dpi=(300, 200)), (300, 200), id="bmp"),
+        pytest.param(encode(page(), "WEBP"), None, id="webp"),
+    ],
+)
+def test_a_page_records_the_resolution_its_file_states(data, expected):
+    assert dpi_of(data) == approx(expected)
+
+
+def test_each_tiff_page_has_its_own_resolution():
+    # Given a TIFF whose middle page states no resolution, between two that do
+    buffer = io.BytesIO()
+    with TiffImagePlugin.AppendingTiffWriter(buffer, new=True) as tiff:
+        for options in ({"dpi": (300, 300)}, {}, {"dpi": (200, 100)}):
+            page().save(tiff, "TIFF", **options)
+            tiff.newFrame()
+    # Then the middle page does not borrow its neighbour's
+    assert dpi_of(buffer.getvalue()) == approx((300, 300), None, (200, 100))
+
+
+def test_a_page_turned_a_quarter_by_exif_swaps_its_resolution():
+    # Given a JPEG at 300 x 150 dpi tagged "rotate 90 CW to display"
+    exif = exif_with(x_resolution=300, y_resolution=150, resolution_unit=INCH)
+    tagged = Image.Exif()
+    tagged.load(exif)
+    tagged[0x0112] = 6
+    data = encode(page(200, 100), "JPEG", exif=tagged.tobytes())
+    # Then the upright page's x runs along the stored y
+    assert dpi_of(data) == approx((150, 300))
 
 
 def test_exif_orientation_is_honoured():

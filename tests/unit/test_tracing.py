@@ -29,11 +29,13 @@ class OneLineEngine:
         self.recorder = recorder
         self.open_while_reading: list[list[str]] = []
 
-    def recognize(self, image):
-        from bucket_ocr.engine import TextLine
+    def read(self, image):
+        from bucket_ocr.engine.text_line import PageReading, TextLine, Word
 
         self.open_while_reading.append(list(self.recorder.open))
-        return [TextLine(text="traced", confidence=0.9, polygon=[(0, 0), (5, 0), (5, 5), (0, 5)])]
+        square = [(0, 0), (5, 0), (5, 5), (0, 5)]
+        line = TextLine(text="traced", confidence=0.9, polygon=square, words=(Word("traced", 0.9, square),))
+        return PageReading(lines=[line])
 
     def describe(self):
         return {"name": "one-line", "versions": {}}

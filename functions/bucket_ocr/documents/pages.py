@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ from bucket_ocr.settings import Limits
 _POINTS_PER_INCH = 72
 _PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 _EXIF_ORIENTATION = 0x0112
+_AXES_SWAPPED = {5, 6, 7, 8}  # EXIF orientations that turn the page a quarter
+# TIFF tags, which EXIF shares; a missing unit means inches in both.
+_X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
+_PER_INCH = {2: 1.0, 3: 2.54}  # ResolutionUnit inch, centimetre; 1 means no absolute unit
+_JFIF_ABSOLUTE_UNITS = {1, 2}  # dots per inch, per cm (Pillow converts both); 0 is an aspect ratio
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ def iter_pages(
     data: bytes, where: ObjectRef, *, limits: Limits, pdf_dpi: int
 ) -> tuple[DocumentType, Iterator[Image.Image]]:
     """The type, and a lazy iterator of RGB pages in document order.
+
+    A page's ``info["dpi"]`` is its (x, y) resolution in dots per inch where the document
+    states one, and absent where it does not.
 
     Limits are checked before a page is decoded, so an oversized page costs nothing.
     Whatever a decoder raises on the way, on any page, comes out as a named permanent
@@ -70,16 +79,56 @@ def _image_pages(data: bytes, where: ObjectRef, limits: Limits) -> Iterator[Imag
 
 
 def _upright_rgb(frame: Image.Image, *, single: bool) -> Image.Image:
+    dpi = _stated_dpi(frame)
+    orientation = frame.getexif().get(_EXIF_ORIENTATION, 1)
     # exif_transpose and convert each return a full copy even when there is nothing to
     # do (~10 MB for an A4 page at 200 DPI); skip them then. The frame of a multi-page
     # file is reused by the next seek, so those pages are always copied.
-    if frame.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+    if orientation != 1:
         frame = ImageOps.exif_transpose(frame)
+        if dpi and orientation in _AXES_SWAPPED:
+            dpi = (dpi[1], dpi[0])
     elif not single:
         frame = frame.copy()
     page = opaque_rgb(frame)
     page.load()
+    _set_dpi(page, dpi)
     return page
+
+
+def _stated_dpi(frame: Image.Image) -> tuple[float, float] | None:
+    """The resolution the file states in absolute units, in dots per inch."""
+    if frame.format in ("PNG", "BMP") or frame.info.get("jfif_unit") in _JFIF_ABSOLUTE_UNITS:
+        # Pillow sets these only from a pHYs chunk in metres, a BMP header's non-zero
+        # pixels per metre, or a JFIF density in inches or cm.
+        dpi = frame.info.get("dpi")
+    else:
+        # Pillow's own reading of TIFF and EXIF tags would make up figures: 1 dpi for a
+        # TIFF without resolution tags, 72 for an EXIF block without them.
+        dpi = _tagged_dpi(getattr(frame, "tag_v2", None) or frame.getexif())
+    if not dpi:
+        return None
+    x, y = (float(value) for value in dpi)  # TIFF rationals, whose 0 denominator reads as nan
+    return (x, y) if all(math.isfinite(v) and v > 0 for v in (x, y)) else None
+
+
+def _tagged_dpi(tags: Any) -> tuple[float, float] | None:
+    per_inch = _PER_INCH.get(tags.get(_RESOLUTION_UNIT, 2))
+    x, y = tags.get(_X_RESOLUTION), tags.get(_Y_RESOLUTION)
+    if per_inch is None or x is None or y is None:
+        return None
+    try:
+        return float(x) * per_inch, float(y) * per_inch
+    except (TypeError, ValueError):  # a tag of the wrong type says nothing usable
+        return None
+
+
+def _set_dpi(page: Image.Image, dpi: tuple[float, float] | None) -> None:
+    # A page may be the decoded frame itself, whose info still holds Pillow's reading.
+    if dpi is None:
+        page.info.pop("dpi", None)
+    else:
+        page.info["dpi"] = dpi
 
 
 def _pdf_pages(data: bytes, where: ObjectRef, limits: Limits, dpi: int) -> Iterator[Image.Image]:
@@ -92,6 +141,7 @@ def _pdf_pages(data: bytes, where: ObjectRef, limits: Limits, dpi: int) -> Itera
     for index in range(count):
         with _open_pdf(data, where) as pdf:
             image = _render_page(pdf, index, dpi / _POINTS_PER_INCH, where, limits)
+        _set_dpi(image, (float(dpi), float(dpi)))
         yield image
 
 

@@ -1,12 +1,16 @@
-"""The result document, schema version 1 (``result.schema.json`` beside this file)."""
+"""The result document, schema version 1 (``result.schema.json`` beside this file).
+
+1.1 only adds to 1.0 (rotation, orientation confidence and dpi per page; words and
+normalised geometry per line), so a reader of 1.0 goes on working unchanged.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 PAGE_SEPARATOR = "\n\n"
 
 
@@ -41,28 +45,72 @@ class Timings:
         return {name: round(value, 4) for name, value in vars(self).items()}
 
 
+class Region(Protocol):
+    """A line or a word as the engine reads it, in pixels of the page as stored."""
+
+    text: str
+    confidence: float
+    polygon: Any
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]: ...
+
+
 @dataclass(frozen=True)
 class PageResult:
     index: int
     width: int
     height: int
     lines: list[dict[str, Any]] = field(default_factory=list)
+    rotation: int = 0
+    orientation_confidence: float | None = None
+    dpi: tuple[float, float] | None = None
 
     @property
     def text(self) -> str:
         return "\n".join(line["text"] for line in self.lines)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "width": self.width, "height": self.height, "lines": self.lines, "text": self.text}
+        return {
+            "index": self.index,
+            "width": self.width,
+            "height": self.height,
+            "rotation": self.rotation,
+            "orientation_confidence": (
+                None if self.orientation_confidence is None else round(float(self.orientation_confidence), 4)
+            ),
+            # Converted resolutions land a hair off the round figure (300 dpi stored as
+            # 11811 px/m reads 299.9994); two decimals give the figure back.
+            "dpi": None if self.dpi is None else [round(float(v), 2) for v in self.dpi],
+            "lines": self.lines,
+            "text": self.text,
+        }
 
 
-def line_dict(text: str, confidence: float, polygon: Any, bbox: Any) -> dict[str, Any]:
+def line_dict(line: Any, width: int, height: int) -> dict[str, Any]:
+    """A line of a ``width`` x ``height`` page, with its words (``line.words``)."""
+    return {**_region(line, width, height), "words": [_region(word, width, height) for word in line.words]}
+
+
+def _region(region: Region, width: int, height: int) -> dict[str, Any]:
+    polygon = [(round(float(x), 1), round(float(y), 1)) for x, y in region.polygon]
+    # Rounding is monotonic, so the rounded bbox is still the bbox of the rounded polygon.
+    bbox = [round(float(v), 1) for v in region.bbox]
     return {
-        "text": text,
-        "confidence": round(float(confidence), 4),
-        "polygon": [[round(float(x), 1), round(float(y), 1)] for x, y in polygon],
-        "bbox": [round(float(v), 1) for v in bbox],
+        "text": region.text,
+        "confidence": round(float(region.confidence), 4),
+        "polygon": [list(point) for point in polygon],
+        "bbox": bbox,
+        "polygon_normalized": [[_ratio(x, width), _ratio(y, height)] for x, y in polygon],
+        "bbox_normalized": [_ratio(bbox[0], width), _ratio(bbox[1], height), _ratio(bbox[2], width), _ratio(bbox[3], height)],
     }
+
+
+def _ratio(pixels: float, size: int) -> float:
+    # Six decimals keep a point within a tenth of a pixel on a 100,000-pixel side; the
+    # clamp is for a detector box that reaches past the edge, which the engine should
+    # not deliver but a consumer of ratios must never see.
+    return round(min(max(pixels / size, 0.0), 1.0), 6)
 
 
 def succeeded(
