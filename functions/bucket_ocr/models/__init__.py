@@ -12,7 +12,7 @@ from .errors import (
     ModelSourceNotFoundError,
     UnknownBundleError,
 )
-from .manifest import MANIFEST_NAME, Manifest, ModelEntry, read_manifest
+from .manifest import MANIFEST_NAME, Manifest, ModelEntry, OrientationEntry, read_manifest
 
 __all__ = [
     "BUNDLES",
@@ -25,6 +25,7 @@ __all__ = [
     "ModelEntry",
     "ModelSourceNotFoundError",
     "ModelsError",
+    "OrientationEntry",
     "UnknownBundleError",
     "build_bundle",
     "get_bundle_spec",

@@ -59,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         for name, spec in sorted(BUNDLES.items()):
             default = " (default)" if name == DEFAULT_BUNDLE else ""
-            print(f"{name}{default}: {spec.det.model_name} + {spec.rec.model_name} via {spec.engine}, from {spec.distribution}")
+            orientation = f", page orientation from {spec.orientation.distribution}" if spec.orientation else ""
+            print(
+                f"{name}{default}: {spec.det.model_name} + {spec.rec.model_name} via {spec.engine}, "
+                f"from {spec.distribution}{orientation}"
+            )
         return 0
 
     failed = False

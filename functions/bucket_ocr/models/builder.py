@@ -4,6 +4,7 @@ Layout written under DEST:
     DEST/<bundle>/bundle.json
     DEST/<bundle>/det/{inference.onnx | inference.pdmodel + inference.pdiparams, inference.yml}
     DEST/<bundle>/rec/{... same ..., inference.yml}
+    DEST/<bundle>/orientation/inference.onnx   (page orientation classifier, copied as is)
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Literal, Mapping
 
-from .bundles import BundleSpec, get_bundle_spec
+from .bundles import ORIENTATION_FILE, BundleSpec, get_bundle_spec
 from .errors import BundleBuildError, BundleVerificationError
 from .inference_config import detection_config, recognition_config, render_yaml
-from .manifest import MANIFEST_NAME, Manifest, ModelEntry, check_files, read_manifest, sha256_file
-from .sources import locate_source, read_charset
+from .manifest import MANIFEST_NAME, Manifest, ModelEntry, OrientationEntry, check_files, read_manifest, sha256_file
+from .sources import locate_orientation, locate_source, read_charset, read_orientation_labels
 
 # The container bakes bundles at build time and runs as another user: everything we
 # write must stay world-readable even though mkdtemp creates private directories.
@@ -66,6 +67,8 @@ def _plan(spec: BundleSpec, source_root: Path | None) -> _Plan:
     if spec.optimisation is not None:
         copies = {}
         characters, derive, recipe = _optimised(spec, sources, characters)
+    orientation, orientation_copy = _orientation(spec, source_root)
+    copies = {**copies, **orientation_copy}
     try:
         generated["det/inference.yml"] = render_yaml(detection_config(spec.det.model_name))
         generated["rec/inference.yml"] = render_yaml(recognition_config(spec.rec.model_name, characters))
@@ -84,9 +87,23 @@ def _plan(spec: BundleSpec, source_root: Path | None) -> _Plan:
         character_count=len(characters),
         files=dict(sorted(files.items())),
         recipe=recipe,
+        orientation=orientation,
     )
     derived = tuple(sorted(sources)) if derive is not None else ()
     return _Plan(copies=copies, generated=generated, manifest=manifest, derived=derived, derive=derive)
+
+
+def _orientation(spec: BundleSpec, source_root: Path | None) -> tuple[OrientationEntry | None, dict[str, Path]]:
+    if spec.orientation is None:
+        return None, {}
+    source = locate_orientation(spec.orientation, spec.name, source_root)
+    entry = OrientationEntry(
+        file=ORIENTATION_FILE,
+        labels=read_orientation_labels(source, spec.orientation),
+        source_distribution=source.distribution,
+        source_version=source.version,
+    )
+    return entry, {ORIENTATION_FILE: source.file(spec.orientation.path)}
 
 
 def _optimised(

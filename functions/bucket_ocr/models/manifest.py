@@ -26,6 +26,25 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class OrientationEntry:
+    """The page orientation classifier (engine/orientation.py) and where it came from."""
+
+    file: str  # relative path in the bundle; its sha256 is in Manifest.files
+    labels: tuple[str, ...]  # the model's classes in output order: clockwise degrees
+    source_distribution: str
+    source_version: str
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "OrientationEntry":
+        return cls(
+            file=raw["file"],
+            labels=tuple(str(label) for label in raw["labels"]),
+            source_distribution=raw["source_distribution"],
+            source_version=raw["source_version"],
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
     bundle: str
     engine: str  # "onnxruntime" or "paddle"
@@ -39,6 +58,9 @@ class Manifest:
     # How files were derived rather than copied (source hashes, optimisation settings):
     # what decides a rebuild when the derived files' own hashes cannot be known up front.
     recipe: dict[str, Any] = field(default_factory=dict)
+    # None in bundles built before the classifier was baked (same format version: they
+    # still load, and the engine then reads pages as stored).
+    orientation: OrientationEntry | None = None
 
     def to_json(self) -> bytes:
         return (json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -56,6 +78,7 @@ class Manifest:
             files=dict(raw["files"]),
             format_version=int(raw["format_version"]),
             recipe=dict(raw.get("recipe", {})),
+            orientation=OrientationEntry.from_dict(raw["orientation"]) if raw.get("orientation") else None,
         )
 
 

