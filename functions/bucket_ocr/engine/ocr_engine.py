@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..models.manifest import Manifest, check_files, read_manifest
 from .config import EngineConfig
 from . import parallel_recognition
 from .errors import EngineError, EngineLoadError
+from .orientation import PageOrienter, to_stored, upright
 from .reading_order import reading_order
 from .runtime_env import prepare_runtime_env
 from .text_line import PageReading, TextLine
@@ -52,6 +54,7 @@ class OcrEngine:
         self._manifest = _load_manifest(self._bundle_dir, config.bundle)
         prepare_runtime_env(config.cache_dir)
         self._ocr = _create_paddleocr(self._bundle_dir, self._manifest, config)
+        self._orienter = _load_orienter(self._bundle_dir, self._manifest, config)
         self._rec_workers = 1
         if self._manifest.engine == "onnxruntime":
             self._rec_workers = parallel_recognition.install(self._ocr, _rec_workers(config))
@@ -61,24 +64,41 @@ class OcrEngine:
         return self.read(image).lines
 
     def read(self, image: "Image.Image") -> PageReading:
-        """OCR one page image: its lines in reading order, each with its words."""
+        """OCR one page image: its lines in reading order, each with its words.
+
+        A page stored turned is read upright; its geometry comes back on the page as stored.
+        """
+        clock = time.perf_counter()
+        orientation = self._orienter.classify(image) if self._orienter else None
+        orientation_seconds = time.perf_counter() - clock
+        rotation = orientation.rotation if orientation else 0
+        page = upright(image, rotation)
+        lines = self._read_upright(page)
+        if rotation:
+            lines = [_to_stored(line, rotation, image.width, image.height) for line in lines]
+        return PageReading(
+            lines=lines,
+            rotation=rotation,
+            orientation_confidence=orientation.confidence if orientation else None,
+            orientation_seconds=orientation_seconds,
+        )
+
+    def _read_upright(self, image: "Image.Image") -> list[TextLine]:
         pixels = _to_bgr_array(image)
         height, width = pixels.shape[:2]
         limit = det_limit_for(width, height, self._config.det_limit_side_len)
         with self._lock:
             try:
                 results = self._ocr.predict(
-                    pixels,
-                    text_det_limit_type="max",
-                    text_det_limit_side_len=limit,
-                    return_word_box=True,
+                    pixels, text_det_limit_type="max", text_det_limit_side_len=limit, return_word_box=True
                 )
             except Exception as exc:  # Paddle raises bare RuntimeError/SystemError etc.
                 raise EngineError(f"OCR inference failed on a {width}x{height} image: {exc}") from exc
         lines: list[TextLine] = []
         for result in results:
             lines.extend(_text_lines(result, width, height))
-        return PageReading(lines=reading_order(lines))
+        # Ordered upright: columns and rows are what a reader of the upright page sees.
+        return reading_order(lines)
 
     def describe(self) -> dict[str, Any]:
         runtime = _RUNTIME_PACKAGES[self._manifest.engine]
@@ -90,13 +110,18 @@ class OcrEngine:
                 runtime: _version(runtime),
             },
             "bundle": self._manifest.bundle,
-            "models": {"det": self._manifest.det.name, "rec": self._manifest.rec.name},
+            "models": {
+                "det": self._manifest.det.name,
+                "rec": self._manifest.rec.name,
+                **({"orientation": _orientation_model(self._manifest)} if self._orienter else {}),
+            },
             "language": self._config.language,
             "settings": {
                 "det_limit_side_len": self._config.det_limit_side_len,
                 "rec_batch_size": self._config.rec_batch_size,
                 "rec_workers": self._rec_workers,
                 "det_limit_type": "pixels",
+                "orientation": "auto" if self._orienter else "off",
                 "cpu_threads": _cpu_threads(self._config),
                 "engine": self._manifest.engine,
                 **(_ORT_MEMORY if self._manifest.engine == "onnxruntime" else {}),
@@ -116,6 +141,32 @@ def _load_manifest(bundle_dir: Path, bundle: str) -> Manifest:
     if manifest.engine not in _RUNTIME_PACKAGES:
         raise EngineLoadError(f"bundle {bundle!r} needs unsupported engine {manifest.engine!r}")
     return manifest
+
+
+def _load_orienter(bundle_dir: Path, manifest: Manifest, config: EngineConfig) -> PageOrienter | None:
+    if not config.orientation:
+        return None
+    orienter = PageOrienter.from_bundle(bundle_dir, manifest)
+    if orienter is None:
+        # Asked for and silently missing would read every turned page as garbage again.
+        raise EngineLoadError(
+            f"bundle {manifest.bundle!r} in {bundle_dir.parent} has no orientation model: rebuild it "
+            "with `bucket-ocr-models build`, or set OCR_ORIENTATION=off"
+        )
+    return orienter
+
+
+def _orientation_model(manifest: Manifest) -> str:
+    entry = manifest.orientation
+    return f"{entry.source_distribution} {entry.source_version}" if entry else "none"
+
+
+def _to_stored(line: TextLine, rotation: int, width: int, height: int) -> TextLine:
+    return replace(
+        line,
+        polygon=to_stored(line.polygon, rotation, width, height),
+        words=tuple(replace(word, polygon=to_stored(word.polygon, rotation, width, height)) for word in line.words),
+    )
 
 
 def _cpu_threads(config: EngineConfig) -> int:

@@ -42,8 +42,9 @@ class TextLine:
 class PageReading:
     """One page as the engine read it.
 
-    ``rotation`` is how far the page was turned clockwise (0/90/180/270) to read it
-    upright; geometry is already mapped back onto the page as stored.
+    ``rotation`` is how far the page as stored is turned clockwise from upright
+    (0/90/180/270; see ``orientation``); it was read turned back, and its geometry is
+    mapped onto the page as stored.
     """
 
     lines: list[TextLine] = field(default_factory=list)
