@@ -47,7 +47,7 @@ class ProjectEngine:
         return "\n".join(line.text for line in self.engine.recognize(image))
 
     def read(self, image: Image.Image) -> tuple[str, int | None, float | None]:
-        """Text, the clockwise turn the engine applied and its orientation seconds.
+        """Text, the page's clockwise turn from upright as the engine found it, and its orientation seconds.
 
         Engines from before issue #10 have no `read`: their turn is unknown (None), not 0,
         so the report does not count them right on upright pages. An engine that reads

@@ -71,7 +71,9 @@ class CorpusPage:
     defects: page_render.Defects
     lines: tuple[str, ...]
     kind: str = UPRIGHT  # UPRIGHT, "rotated-90"/-180/-270, or one of EXTRA_KINDS
-    rotation: int = 0  # degrees the stored page must be turned clockwise to read it upright
+    # Degrees the stored page is turned clockwise from upright: the convention of the
+    # engine's PageReading.rotation and the result's "rotation", so they compare directly.
+    rotation: int = 0
     blocks: tuple[int, ...] = ()  # column pages: lines of the title, each column, the footer
 
     @property

@@ -173,8 +173,8 @@ def render_receipt(
 
 
 def turn(page: Image.Image, degrees: int) -> Image.Image:
-    """The whole page turned counter-clockwise, as a sheet fed into the scanner sideways or upside down."""
-    return page.rotate(degrees, expand=True, fillcolor=255)
+    """The whole page turned `degrees` clockwise, as a sheet fed into the scanner sideways or upside down."""
+    return page.rotate(-degrees, expand=True, fillcolor=255)  # PIL turns counter-clockwise
 
 
 def scan_defects(page: Image.Image, defects: Defects, rng: random.Random) -> Image.Image:

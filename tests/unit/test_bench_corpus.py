@@ -84,12 +84,13 @@ def test_every_upright_page_is_also_stored_turned_by_90_180_and_270_with_its_tra
         assert all(t.lines == page.lines and t.file_format == page.file_format for t in turns)
 
 
-def test_turning_a_lossless_page_clockwise_by_its_rotation_gives_the_upright_page_back(corpus) -> None:
-    # `rotation` is the clockwise turn that reads the page upright, as PageReading.rotation is
+def test_a_lossless_turned_page_is_the_upright_one_turned_clockwise_by_its_rotation(corpus) -> None:
+    # the engine's convention: `rotation` is the stored page's clockwise turn from upright,
+    # so turning it back counter-clockwise (PIL's positive angle) gives the upright page
     for page in (p for p in _of(corpus, UPRIGHT) if p.file_format in ("png", "tiff")):
         upright = _decoded(corpus, page)
         for turned in (t for t in _of(corpus, ROTATED) if t.page_id.startswith(f"{page.page_id}-")):
-            back = _decoded(corpus, turned).rotate(-turned.rotation, expand=True)
+            back = _decoded(corpus, turned).rotate(turned.rotation, expand=True)
             assert back.size == upright.size and back.tobytes() == upright.tobytes(), turned.page_id
 
 
