@@ -270,15 +270,15 @@ def _same_row(a: _Placed, b: _Placed) -> bool:
 
 def _rows(items: list[_Placed]) -> list[_Placed]:
     rows: list[list[_Placed]] = []
-    row_band: Interval | None = None  # the core of the current row's first line
+    # A line joins the row when it overlaps the row's first line by half the shorter
+    # height. A band around the first line's centre (its middle half) split a receipt
+    # scanned 0.7 degrees off: across 560 px its prices sat a quarter line above their
+    # items, and detection's short boxes, snapped level, gave no skew to correct.
     for item in sorted(items, key=lambda item: (_centre_y(item), item.box[0])):
-        centre = _centre_y(item)
-        if row_band is not None and row_band[0] <= centre <= row_band[1]:
+        if rows and _same_row(rows[-1][0], item):
             rows[-1].append(item)
-            continue
-        top, bottom = item.core
-        row_band = (top, bottom) if bottom > top else item.box[1::2]
-        rows.append([item])
+        else:
+            rows.append([item])
     return [item for row in rows for item in sorted(row, key=lambda item: item.box[0])]
 
 
