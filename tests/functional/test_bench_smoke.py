@@ -33,7 +33,7 @@ def bench_run(built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         [
             sys.executable, "-m", "bucket_ocr_bench",
             "--out", str(out), "--models-dir", str(built_models_dir),
-            "--pages", "2", "--contestants", ",".join(contestants),
+            "--pages", "2", "--contestants", ",".join(contestants), "--kinds", "rotated",
             "--cold-starts", "1", "--pdf-pages", "2", "--soak-pages", "2", "--throughput-pages", "2",
         ],
         capture_output=True, text=True, env=env, timeout=1500, cwd=ROOT,
@@ -53,8 +53,13 @@ def test_json_markdown_and_plot_are_written(bench_run: tuple[Path, list[str]]) -
 def test_every_page_figure_is_positive_with_a_cer_between_zero_and_one(bench_run: tuple[Path, list[str]]) -> None:
     out, contestants = bench_run
     report = json.loads((out / "results.json").read_text())
-    # given two corpus pages, then each contestant has two bare figures and the function two more
-    assert len(report["pages"]) == 2 * len(contestants) + 2
+    # given two upright pages, then each contestant has two bare figures and the function two more
+    upright = [figure for figure in report["pages"] if figure["kind"] == "a4"]
+    assert len(upright) == 2 * len(contestants) + 2
+    # and the six turns of those pages are read by the project's engine and its function path
+    turned = [figure for figure in report["pages"] if figure["kind"] != "a4"]
+    assert sorted({figure["contestant"] for figure in turned}) == ["bucket-ocr"]
+    assert len(turned) == 12
     for figure in report["pages"]:
         assert 0.0 <= figure["cer"] <= 1.0 and 0.0 <= figure["cer_without_spaces"] <= 1.0
         assert figure["ocr_seconds"] > 0 and figure["total_seconds"] >= figure["ocr_seconds"]
@@ -63,6 +68,18 @@ def test_every_page_figure_is_positive_with_a_cer_between_zero_and_one(bench_run
             assert figure["download_seconds"] > 0
     # the project's engine reads clean A4 pages well; a broken pipeline would read nothing
     assert report["summary"]["bucket-ocr (function path)"]["mean_cer"] < 0.2
+
+
+def test_turned_pages_are_counted_per_kind_with_the_orientation_step_timed(bench_run: tuple[Path, list[str]]) -> None:
+    out, _ = bench_run
+    report = json.loads((out / "results.json").read_text())
+    for kind in ("a4", "rotated-90", "rotated-180", "rotated-270"):
+        figures = report["orientation"][kind]
+        assert figures["pages"] == figures["known"] == 2
+        assert figures["wrong"] == 0  # a page the engine turned the wrong way reads as garbage
+        assert figures["median_orientation_seconds"] > 0
+    assert report["by_kind"]["bucket-ocr"]["rotated"]["mean_cer"] < 0.2
+    assert "### Per page kind" in (out / "results.md").read_text()
 
 
 def test_once_per_run_figures_cost_and_targets_are_present(bench_run: tuple[Path, list[str]]) -> None:
