@@ -76,6 +76,10 @@ class StorageRejectedError(PermanentError):
     """S3 refused a request about this object with a 4xx that no retry changes."""
 
 
+class InvalidObjectOptionsError(PermanentError):
+    """Per-object options in the uploader's metadata (x-amz-meta-ocr-*) are not valid."""
+
+
 class TransientError(ObjectError):
     """Worth retrying: storage throttling, 5xx, timeouts, an engine crash."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bucket_ocr import storage
@@ -15,11 +16,12 @@ from bucket_ocr.documents import ObjectRef, iter_pages
 from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, PermanentError
 from bucket_ocr.events.records import ObjectRecord
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
+from bucket_ocr.object_options import ObjectOptions, options_from_metadata
 from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics, tracer
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from bucket_ocr.results.keys import result_key_for
-from bucket_ocr.results.store import ResultStore
+from bucket_ocr.results.store import ResultStore, Sidecar, sidecar_key
 from bucket_ocr.settings import Settings
 
 if TYPE_CHECKING:  # the engine package loads PaddleOCR; only its types are wanted here
@@ -61,7 +63,7 @@ class ObjectProcessor:
         self._settings = settings
         self._engine = engine
         self._s3 = s3
-        self._results = ResultStore(s3, settings.results_bucket, text_sidecar=settings.text_sidecar)
+        self._results = ResultStore(s3, settings.results_bucket)
         claim_times = claim_times or ClaimTimes(
             lease_seconds=settings.claim_lease_seconds, wait_seconds=settings.claim_wait_seconds
         )
@@ -171,12 +173,25 @@ class ObjectProcessor:
             size=download.size,
             content_type=doc_type.content_type,
         )
+        # Before any page is read: a bad option fails the document, not after the OCR.
+        run.options = options_from_metadata(
+            download.metadata, self._settings.outputs, bucket=source.bucket, key=source.key
+        )
         page_results = []
         with tracer.provider.in_subsegment("## ocr"):
             self._read_pages(pages, where, timings, page_results)
         timings.total_seconds = time.perf_counter() - run.started
-        result = document.succeeded(source, self._engine_info, timings, page_results, run.request_id)
-        written = self._write(run, result)
+        sidecars = self._sidecars(run, page_results)
+        result = document.succeeded(
+            source,
+            self._engine_info,
+            timings,
+            page_results,
+            run.request_id,
+            job_tag=run.options.job_tag,
+            outputs=self._output_keys(run, sidecars),
+        )
+        written = self._write(run, result, sidecars)
         line_count = sum(len(page.lines) for page in page_results)
         metrics.add_metric(name="DocumentsSucceeded", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="PagesProcessed", unit=MetricUnit.Count, value=len(page_results))
@@ -217,10 +232,27 @@ class ObjectProcessor:
             page_results.append(_page_result(len(page_results), image, reading))
             del image  # one decoded page alive at a time
 
-    def _write(self, run: _Run, result: dict[str, Any]) -> bool:
+    def _sidecars(self, run: _Run, page_results: list[document.PageResult]) -> list[Sidecar]:
+        sidecars = []
+        if "txt" in run.options.outputs:
+            text = document.PAGE_SEPARATOR.join(page.text for page in page_results)
+            sidecars.append(Sidecar(".txt", text.encode("utf-8"), "text/plain; charset=utf-8"))
+        return sidecars
+
+    @staticmethod
+    def _output_keys(run: _Run, sidecars: list[Sidecar]) -> dict[str, str]:
+        keys = {"json": run.result_key}
+        keys.update({sidecar.suffix.lstrip("."): sidecar_key(run.result_key, sidecar.suffix) for sidecar in sidecars})
+        return keys
+
+    def _write(self, run: _Run, result: dict[str, Any], sidecars: Sequence[Sidecar] = ()) -> bool:
         with tracer.provider.in_subsegment("## upload"):
             return self._results.put(
-                run.result_key, result, sequencer=run.record.sequencer, source_is_current=lambda: self._is_current(run.source)
+                run.result_key,
+                result,
+                sequencer=run.record.sequencer,
+                source_is_current=lambda: self._is_current(run.source),
+                sidecars=sidecars,
             )
 
     def _is_current(self, source: document.SourceInfo) -> bool:
@@ -254,7 +286,15 @@ class ObjectProcessor:
                 record.raw, error, attempt=run.attempt, bucket=record.bucket, key=record.key, result_key=run.result_key
             )
         )
-        failure = document.failed(run.source, self._engine_info, run.timings, error, run.request_id)
+        failure = document.failed(
+            run.source,
+            self._engine_info,
+            run.timings,
+            error,
+            run.request_id,
+            job_tag=run.options.job_tag if run.options else None,
+            outputs={"json": run.result_key},
+        )
         try:
             self._write(run, failure)
         except PermanentError as refused:
@@ -294,4 +334,5 @@ class _Run:
     attempt: int
     request_id: str | None
     timings: document.Timings = field(default_factory=document.Timings)
+    options: ObjectOptions | None = None  # known once the object is downloaded
     started: float = field(default_factory=time.perf_counter)

@@ -14,6 +14,7 @@ from pathlib import Path
 from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
 from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.models.bundles import DEFAULT_BUNDLE
+from bucket_ocr.object_options import InvalidOutputsError, parse_outputs
 
 REQUIRED_VARIABLES = ("OCR_RESULTS_BUCKET", "OCR_DEAD_LETTER_QUEUE_URL", "OCR_MODELS_DIR")
 
@@ -38,7 +39,9 @@ class Settings:
     language: str = "en"
     pdf_dpi: int = 150
     limits: Limits = field(default_factory=Limits)
-    text_sidecar: bool = False
+    # What is written beside each result (object_options.OUTPUT_KINDS); an object's
+    # x-amz-meta-ocr-outputs overrides it for that object.
+    outputs: tuple[str, ...] = ("json",)
     s3_endpoint_url: str | None = None
     sqs_endpoint_url: str | None = None
     cache_dir: Path = Path("/tmp/bucket-ocr")
@@ -65,7 +68,7 @@ class Settings:
                 max_pages=env.integer("OCR_MAX_PAGES", Limits.max_pages, low=1),
                 max_page_pixels=env.integer("OCR_MAX_PAGE_PIXELS", Limits.max_page_pixels, low=1),
             ),
-            text_sidecar=env.boolean("OCR_TEXT_SIDECAR", False),
+            outputs=_outputs(env),
             s3_endpoint_url=env.optional("OCR_S3_ENDPOINT_URL"),
             sqs_endpoint_url=env.optional("OCR_SQS_ENDPOINT_URL"),
             cache_dir=Path(env.text("OCR_CACHE_DIR", "/tmp/bucket-ocr")),
@@ -94,6 +97,17 @@ class Settings:
 
     def is_own_output(self, bucket: str, key: str) -> bool:
         return bucket == self.results_bucket and key.startswith(self.results_prefix)
+
+
+def _outputs(env: EnvironmentReader) -> tuple[str, ...]:
+    try:
+        outputs = parse_outputs(env.text("OCR_OUTPUTS", "json"))
+    except InvalidOutputsError as error:
+        raise ConfigurationError(f"OCR_OUTPUTS: {error}") from None
+    if env.boolean("OCR_TEXT_SIDECAR", False) and "txt" not in outputs:
+        # OCR_TEXT_SIDECAR=true came first and still means "also write the .txt".
+        outputs = parse_outputs(",".join((*outputs, "txt")))
+    return outputs
 
 
 def _normalise_prefix(prefix: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -44,6 +44,7 @@ class Download:
     version_id: str | None
     content_type: str | None
     size: int
+    metadata: dict[str, str] = field(default_factory=dict)  # user metadata (x-amz-meta-*), keys lower-case
 
 
 @contextlib.contextmanager
@@ -113,6 +114,7 @@ def download(s3: Any, where: ObjectRef, *, version_id: str | None, max_bytes: in
         version_id=response.get("VersionId"),
         content_type=response.get("ContentType"),
         size=len(data),
+        metadata={name.lower(): value for name, value in (response.get("Metadata") or {}).items()},
     )
 
 

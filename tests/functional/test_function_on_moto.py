@@ -300,10 +300,44 @@ def test_a_missing_results_bucket_is_retried_not_dead_lettered(moto_stack):
 
 
 def test_a_text_sidecar_is_written_beside_the_json_when_asked_for(moto_stack):
-    reconfigure(moto_stack, text_sidecar=True)
+    reconfigure(moto_stack, outputs=("json", "txt"))
     etag = moto_stack.upload("with text.png", png(LINES))
     moto_stack.app.handle(s3_event(moto_stack, "with text.png", etag), LambdaContext())
     text_key = f"ocr/{moto_stack.input_bucket}/with text.png.txt"
     sidecar = moto_stack.s3.get_object(Bucket=moto_stack.results_bucket, Key=text_key)
     assert sidecar["Body"].read().decode("utf-8") == moto_stack.result("with text.png")["text"]
     assert sidecar["ContentType"].startswith("text/plain")
+
+
+def test_the_uploaders_job_tag_and_outputs_override_the_defaults_for_that_object(moto_stack):
+    # Given an upload whose metadata tags it and asks for its text beside the JSON
+    response = moto_stack.s3.put_object(
+        Bucket=moto_stack.input_bucket,
+        Key="tagged scan.png",
+        Body=png(LINES),
+        Metadata={"ocr-job-tag": "claims:2026-11", "ocr-outputs": "txt"},
+    )
+    # When its event is handled
+    moto_stack.app.handle(s3_event(moto_stack, "tagged scan.png", response["ETag"].strip('"')), LambdaContext())
+    # Then the result carries the tag and says where each output went
+    result = moto_stack.result("tagged scan.png")
+    assert result["job_tag"] == "claims:2026-11"
+    assert set(result["outputs"]) == {"json", "txt"}
+    text = moto_stack.s3.get_object(Bucket=moto_stack.results_bucket, Key=result["outputs"]["txt"])["Body"].read()
+    assert text.decode("utf-8") == result["text"]
+    # And an upload without metadata gets the function's defaults: the JSON only
+    etag = moto_stack.upload("plain.png", png(LINES))
+    moto_stack.app.handle(s3_event(moto_stack, "plain.png", etag), LambdaContext())
+    assert (moto_stack.result("plain.png")["job_tag"], list(moto_stack.result("plain.png")["outputs"])) == (None, ["json"])
+
+
+def test_invalid_outputs_in_metadata_fail_the_document_naming_the_key(moto_stack):
+    response = moto_stack.s3.put_object(
+        Bucket=moto_stack.input_bucket, Key="odd.png", Body=png(LINES), Metadata={"ocr-outputs": "json,docx"}
+    )
+    outcome = moto_stack.app.handle(s3_event(moto_stack, "odd.png", response["ETag"].strip('"')), LambdaContext())
+    assert outcome["outcomes"][0]["error_type"] == "InvalidObjectOptionsError"
+    result = moto_stack.result("odd.png")
+    assert result["status"] == "failed" and "x-amz-meta-ocr-outputs" in result["error"]["message"]
+    [letter] = moto_stack.dead_letters()
+    assert letter["error_type"] == "InvalidObjectOptionsError"

@@ -424,3 +424,23 @@ def test_a_quick_overwrite_leaves_the_result_of_the_latest_version(minio_stack, 
     wait_for(lambda: handled(minio_stack, minio_bucket, "overwrite.pdf") >= 3, timeout=180, what="three events handled")
     result = read_result(minio_stack.spec, minio_bucket, "overwrite.pdf")
     assert result["source"]["etag"] == latest and "7777" in result["text"], result["text"][:200]
+
+
+def test_the_uploaders_job_tag_and_outputs_are_honoured_and_a_bad_one_is_dead_lettered(minio_stack, minio_bucket):
+    # given two uploads to MinIO with options in their user metadata, one of them invalid
+    s3 = minio_stack.spec.client("s3")
+    tagged = {"ocr-job-tag": "claims:2026-11", "ocr-outputs": "txt"}
+    s3.put_object(Bucket=minio_bucket, Key="tagged.png", Body=png_of("INVOICE 7731"), Metadata=tagged)
+    s3.put_object(Bucket=minio_bucket, Key="bad tag.png", Body=png_of("INVOICE 7731"), Metadata={"ocr-job-tag": "a b"})
+
+    # then the first result carries the tag, and the text it asked for is written beside it
+    result = wait_for_result(minio_stack.spec, minio_bucket, "tagged.png")
+    assert (result["status"], result["job_tag"]) == ("succeeded", "claims:2026-11")
+    text = s3.get_object(Bucket=minio_stack.spec.results_bucket, Key=result["outputs"]["txt"])["Body"].read()
+    assert text.decode("utf-8") == result["text"]
+    # and the second fails naming the metadata key, with its dead letter
+    failed = wait_for_result(minio_stack.spec, minio_bucket, "bad tag.png")
+    assert failed["error"]["type"] == "InvalidObjectOptionsError"
+    assert "x-amz-meta-ocr-job-tag" in failed["error"]["message"]
+    [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, "bad tag.png"), timeout=30, what="the dead letter")
+    assert letter.error_type == "InvalidObjectOptionsError"

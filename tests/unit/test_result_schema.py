@@ -45,11 +45,16 @@ def a_page(reading=None, size=(100, 50), dpi=None):
 def a_succeeded_result(*pages):
     pages = pages or (a_page(), a_page())
     pages = [document.PageResult(**{**vars(page), "index": index}) for index, page in enumerate(pages)]
-    return document.succeeded(SOURCE, ENGINE, document.Timings(0.1, 0.2, 0.3, 0.6), pages, "req-1")
+    return document.succeeded(
+        SOURCE, ENGINE, document.Timings(0.1, 0.2, 0.3, 0.6), pages, "req-1", outputs=OUTPUTS, job_tag="batch-7"
+    )
 
 
 def fixture(name):
     return json.loads((FIXTURES / name).read_text("utf-8"))
+
+
+OUTPUTS = {"json": "ocr/in/a b.png.json", "txt": "ocr/in/a b.png.txt"}
 
 
 def test_succeeded_result_matches_the_published_schema():
@@ -61,11 +66,12 @@ def test_succeeded_result_matches_the_published_schema():
     assert line["confidence"] == 0.9877
     assert [word["text"] for word in line["words"]] == ["Hola", "mundo"]
     assert line["words"][1]["confidence"] == 0.9877
+    assert (result["job_tag"], result["outputs"]) == ("batch-7", OUTPUTS)
 
 
 def test_failed_result_matches_the_schema_and_names_the_error():
     error = CorruptDocumentError("bad bytes", bucket="in", key="a b.png")
-    result = document.failed(SOURCE, ENGINE, document.Timings(), error, None)
+    result = document.failed(SOURCE, ENGINE, document.Timings(), error, None, outputs={"json": OUTPUTS["json"]})
     check_result(result)
     assert result["error"] == {"type": "CorruptDocumentError", "message": "bad bytes (s3://in/a b.png)"}
     assert result["status"] == "failed" and result["pages"] == []
@@ -188,6 +194,10 @@ def known_to(schema, value):
         lambda r: r["pages"][0]["lines"][0]["words"][0].pop("polygon_normalized"),
         lambda r: r["pages"][0]["lines"][0]["words"][0].update(confidence=-0.1),
         lambda r: r["pages"][0]["lines"][0]["words"][0].update(angle=0),
+        lambda r: r.pop("job_tag"),
+        lambda r: r.update(job_tag="has spaces"),
+        lambda r: r.update(outputs={"txt": "a.txt"}),
+        lambda r: r["outputs"].update(docx="a.docx"),
     ],
 )
 def test_schema_rejects_broken_results(breakage):

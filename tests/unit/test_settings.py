@@ -39,6 +39,7 @@ def test_each_required_variable_is_named_when_missing(name):
         ("OCR_TEXT_SIDECAR", "maybe"),
         ("OCR_DET_LIMIT_SIDE_LEN", "7"),
         ("OCR_ORIENTATION", "sideways"),
+        ("OCR_OUTPUTS", "json,docx"),
         ("OCR_CLAIM_LEASE_SECONDS", "1"),
         ("OCR_CLAIM_WAIT_SECONDS", "soon"),
     ],
@@ -69,7 +70,7 @@ def test_values_are_parsed():
     assert settings.results_prefix == "out/json/"
     assert settings.source_buckets == ("in-a", "in-b")
     assert settings.pdf_dpi == 200 and settings.limits.max_pages == 3
-    assert settings.text_sidecar is True
+    assert settings.outputs == ("json", "txt")  # OCR_TEXT_SIDECAR=true, as before OCR_OUTPUTS
     assert settings.s3_endpoint_url == "http://127.0.0.1:9000"
 
 

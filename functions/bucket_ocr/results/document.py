@@ -114,7 +114,14 @@ def _ratio(pixels: float, size: int) -> float:
 
 
 def succeeded(
-    source: SourceInfo, engine: dict[str, Any], timings: Timings, pages: list[PageResult], request_id: str | None
+    source: SourceInfo,
+    engine: dict[str, Any],
+    timings: Timings,
+    pages: list[PageResult],
+    request_id: str | None,
+    *,
+    outputs: dict[str, str],
+    job_tag: str | None = None,
 ) -> dict[str, Any]:
     return _document(
         "succeeded",
@@ -125,11 +132,20 @@ def succeeded(
         text=PAGE_SEPARATOR.join(page.text for page in pages),
         error=None,
         request_id=request_id,
+        job_tag=job_tag,
+        outputs=outputs,
     )
 
 
 def failed(
-    source: SourceInfo, engine: dict[str, Any], timings: Timings, error: BaseException, request_id: str | None
+    source: SourceInfo,
+    engine: dict[str, Any],
+    timings: Timings,
+    error: BaseException,
+    request_id: str | None,
+    *,
+    outputs: dict[str, str],
+    job_tag: str | None = None,
 ) -> dict[str, Any]:
     return _document(
         "failed",
@@ -140,6 +156,8 @@ def failed(
         text="",
         error={"type": type(error).__name__, "message": str(error)},
         request_id=request_id,
+        job_tag=job_tag,
+        outputs=outputs,
     )
 
 
@@ -155,4 +173,6 @@ def _document(status: str, source: SourceInfo, engine: dict[str, Any], timings: 
         "error": rest["error"],
         "processed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
         "request_id": rest["request_id"],
+        "job_tag": rest["job_tag"],
+        "outputs": rest["outputs"],
     }

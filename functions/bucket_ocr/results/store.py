@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,11 +65,23 @@ def sequencer_order(sequencer: str | None) -> int:
         return -1
 
 
+@dataclass(frozen=True)
+class Sidecar:
+    """An output written beside the result JSON (text, searchable PDF, hOCR)."""
+
+    suffix: str  # ".txt", ".pdf", ".hocr"
+    body: bytes
+    content_type: str
+
+
+def sidecar_key(result_key: str, suffix: str) -> str:
+    return result_key.removesuffix(".json") + suffix
+
+
 class ResultStore:
-    def __init__(self, s3: Any, bucket: str, *, text_sidecar: bool = False):
+    def __init__(self, s3: Any, bucket: str):
         self._s3 = s3
         self._bucket = bucket
-        self._text_sidecar = text_sidecar
         self._warned_access_denied = False
 
     def existing(self, result_key: str) -> ExistingResult | None:
@@ -103,8 +115,9 @@ class ResultStore:
         *,
         sequencer: str | None = None,
         source_is_current: Callable[[], bool] = lambda: True,
+        sidecars: Sequence[Sidecar] = (),
     ) -> bool:
-        """Writes the result unless a later one is there or the source has a newer version.
+        """Writes the result (and its sidecars, before it) unless a later one is there or the source has a newer version.
 
         True when written; False when this result was superseded (the newer version's run
         writes, or has written, its own). Storage that is away for a moment (a MinIO
@@ -113,12 +126,12 @@ class ResultStore:
         """
         for pause in WRITE_RETRY_PAUSES:
             try:
-                return self._put_ordered(result_key, document, sequencer, source_is_current)
+                return self._put_ordered(result_key, document, sequencer, source_is_current, sidecars)
             except StorageUnavailableError as error:
                 logger.warning("result not written yet; trying again", extra={"error": str(error), "retry_in": pause})
                 time.sleep(pause)
         # The last try: its failure goes to the platform's retry.
-        return self._put_ordered(result_key, document, sequencer, source_is_current)
+        return self._put_ordered(result_key, document, sequencer, source_is_current, sidecars)
 
     def _put_ordered(
         self,
@@ -126,6 +139,7 @@ class ResultStore:
         document: dict[str, Any],
         sequencer: str | None,
         source_is_current: Callable[[], bool],
+        sidecars: Sequence[Sidecar],
     ) -> bool:
         source = document["source"]
         # S3 metadata is ASCII only; etags, version ids and sequencers are, keys are not,
@@ -149,12 +163,12 @@ class ResultStore:
                 logger.info("superseded: the source has a newer version", extra={"result_key": result_key})
                 return False
             with storage_errors(where, "PUT result", missing_is_permanent=False):
-                if self._text_sidecar and document["status"] == "succeeded":
+                for sidecar in sidecars:
                     self._s3.put_object(
                         Bucket=self._bucket,
-                        Key=result_key.removesuffix(".json") + ".txt",
-                        Body=document["text"].encode("utf-8"),
-                        ContentType="text/plain; charset=utf-8",
+                        Key=sidecar_key(result_key, sidecar.suffix),
+                        Body=sidecar.body,
+                        ContentType=sidecar.content_type,
                         Metadata=metadata,
                     )
                 condition = {"IfMatch": f'"{there.etag}"'} if there is not None and there.etag else {"IfNoneMatch": "*"}
