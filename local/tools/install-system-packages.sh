@@ -5,12 +5,14 @@
 #   - rabbitmq-server (3.10 on bookworm): the local stack and the integration tests start
 #     nodes of their own from it (bucket_ocr_local.stores.rabbitmq_server), never the
 #     system service;
-#   - docker-compose (1.29): only to validate the Compose files offline (`config -q`).
+#   - docker-compose (1.29): only to validate the Compose files offline (`config -q`);
+#   - poppler-utils: pdftotext, a second independent reader of the searchable PDFs
+#     (OCR_OUTPUTS=pdf) besides PDFium.
 # Idempotent: packages already installed are skipped, and apt's index is refreshed only
 # when something is missing, so repeated `local/run test` calls stay fast and offline.
 set -euo pipefail
 
-PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa fonts-dejavu-core rabbitmq-server docker-compose)
+PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa fonts-dejavu-core rabbitmq-server docker-compose poppler-utils)
 
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -1,0 +1,58 @@
+"""What is written beside the JSON result: plain text, hOCR, a searchable PDF.
+
+Pure functions: a result document and the source's bytes in, each output's bytes out.
+Which outputs, and where they go, is the caller's business (``OCR_OUTPUTS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+KINDS = ("json", "txt", "pdf", "hocr")
+
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+# hOCR is XHTML, and its registered type says so: a browser renders it as a page and an
+# XML parser takes it as it is. "text/vnd.hocr+html", seen in some tools, is registered
+# nowhere.
+HOCR_CONTENT_TYPE = "application/xhtml+xml"
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    suffix: str  # what replaces ".json" in the result's key
+    body: bytes
+    content_type: str
+
+
+def render(result: dict, source: bytes, content_type: str | None, kinds: Iterable[str]) -> dict[str, Rendered]:
+    """Each of ``kinds`` but "json" (the result itself, written elsewhere) for ``result``.
+
+    ``source`` is the document that was read and ``content_type`` its detected type
+    (``application/pdf``, ``image/...``; None to detect it from ``source``). A failed result has no pages: its text and
+    hOCR are empty documents, and it gets no PDF. Unknown kinds raise ValueError.
+    """
+    wanted = list(dict.fromkeys(kinds))
+    unknown = [kind for kind in wanted if kind not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown output kinds {unknown}; known: {', '.join(KINDS)}")
+    out: dict[str, Rendered] = {}
+    if "txt" in wanted:
+        out["txt"] = Rendered(".txt", (result.get("text") or "").encode("utf-8"), TEXT_CONTENT_TYPE)
+    if "hocr" in wanted:
+        from bucket_ocr.outputs.hocr import hocr
+
+        out["hocr"] = Rendered(".hocr", hocr(result), HOCR_CONTENT_TYPE)
+    if "pdf" in wanted and result.get("pages"):
+        # pikepdf (qpdf) is loaded only when a PDF is asked for.
+        from bucket_ocr.outputs.pdf import searchable_pdf
+
+        if content_type:
+            is_pdf = content_type.split(";")[0].strip().lower() == PDF_CONTENT_TYPE
+        else:  # a result's source.content_type may be null: the bytes say
+            from bucket_ocr.documents.detect import DocumentType, detect_type
+
+            is_pdf = detect_type(source) is DocumentType.PDF
+        out["pdf"] = Rendered(".pdf", searchable_pdf(result, source, is_pdf), PDF_CONTENT_TYPE)
+    return out
