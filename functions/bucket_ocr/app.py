@@ -8,18 +8,23 @@ stack build as many apps as they need around one loaded engine.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bucket_ocr.clients import make_clients
-from bucket_ocr.errors import EventError, TransientError
+from bucket_ocr.errors import EventError, PermanentError, TransientError
 from bucket_ocr.events import EventKind, ObjectRecord, classify, records_from_payload
+from bucket_ocr.events.batch_operations import BatchTask, ResultCode, parse_batch_operation, task_result
 from bucket_ocr.events.routing import records_from_sqs_body
+from bucket_ocr.events.synthetic import sequencer_after
 from bucket_ocr.failures.dead_letters import dead_letter_body, dead_letter_queue
 from bucket_ocr.observability import count_failure, logger
 from bucket_ocr.processing import Engine, ObjectProcessor, Outcome
+from bucket_ocr.results.keys import result_key_for
+from bucket_ocr.results.store import ResultStore
 from bucket_ocr.settings import Settings
 
 
@@ -51,19 +56,23 @@ class OcrApp:
         self.engine = engine
         self.dead_letters = dead_letter_queue(settings.dead_letter_queue_url, sqs)
         self.processor = ObjectProcessor(settings, engine, s3, self.dead_letters)
+        self._results = ResultStore(s3, settings.results_bucket)
         # A batch whose every message failed still answers with the list, like a partial
         # one, instead of raising: Lambda redelivers exactly the same messages either way.
         self._batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         request_id = getattr(context, "aws_request_id", None)
-        if classify(event) is EventKind.SQS_BATCH:
+        kind = classify(event)
+        if kind is EventKind.SQS_BATCH:
             return process_partial_response(
                 event=event,
                 record_handler=lambda record: self._handle_message(record, request_id),
                 processor=self._batch,
                 context=context,
             )
+        if kind is EventKind.S3_BATCH_OPERATION:
+            return self._handle_batch_operation(event, request_id)
         return {"outcomes": [o.as_dict() for o in self._process_all(records_from_payload(event), 1, request_id)]}
 
     def _process_all(self, records: list[ObjectRecord], attempt: int, request_id: str | None) -> list[Outcome]:
@@ -100,3 +109,63 @@ class OcrApp:
         if not records:
             logger.info("no objects in SQS message (an s3:TestEvent?)", extra={"message_id": message.message_id})
         return [o.as_dict() for o in self._process_all(records, attempt, request_id)]
+
+    def _handle_batch_operation(self, event: Mapping[str, Any], request_id: str | None) -> dict[str, Any]:
+        """S3 Batch Operations reads a result code per task from the response, so nothing
+        is raised: a task that needs another go says ``TemporaryFailure`` and S3 retries
+        that task alone."""
+        invocation = parse_batch_operation(event)
+        with logger.append_context_keys(batch_job_id=invocation.job_id, batch_invocation_id=invocation.invocation_id):
+            results = [self._batch_task(task, request_id) for task in invocation.tasks]
+        return invocation.response(results)
+
+    def _batch_task(self, task: BatchTask, request_id: str | None) -> dict[str, Any]:
+        if task.record is None:
+            logger.warning("unreadable S3 Batch Operations task", extra={"task_id": task.task_id, "error": task.problem})
+            count_failure("MalformedEventError")
+            return task_result(task.task_id, "PermanentFailure", f"MalformedEventError: {task.problem}")
+        try:
+            outcome = self.processor.process(self._ordered(task.record), attempt=1, request_id=request_id)
+        except TransientError as error:
+            logger.exception("transient failure: S3 Batch Operations retries the task", extra={"task_id": task.task_id})
+            count_failure(type(error).__name__)
+            return task_result(task.task_id, "TemporaryFailure", f"{type(error).__name__}: {error}")
+        except PermanentError as error:
+            # Only the look at the existing result (before processing) can raise one here.
+            logger.warning("permanent failure", extra={"task_id": task.task_id, "error_type": type(error).__name__})
+            count_failure(type(error).__name__)
+            return task_result(task.task_id, "PermanentFailure", f"{type(error).__name__}: {error}")
+        except Exception as error:  # a bug: retried like any unexpected failure, and logged with its traceback
+            logger.exception("unexpected failure: S3 Batch Operations retries the task", extra={"task_id": task.task_id})
+            count_failure("UnhandledError")
+            return task_result(task.task_id, "TemporaryFailure", f"{type(error).__name__}: {error}")
+        code, text = batch_result_of(outcome, self.settings.results_bucket)
+        return task_result(task.task_id, code, text)
+
+    def _ordered(self, record: ObjectRecord) -> ObjectRecord:
+        """The task placed just after the result already there (see events/synthetic.py):
+        without a sequencer of its own it would count as older than that result, and an
+        out-of-date one would never be replaced."""
+        existing = self._results.existing(result_key_for(self.settings.results_prefix, record.bucket, record.key))
+        if existing is None:
+            return record
+        return replace(record, sequencer=sequencer_after(existing.source_sequencer))
+
+
+# Skipped objects answer Succeeded: there is nothing left to do for them, and a job whose
+# tasks fail past S3's threshold is stopped, which skips must never cause.
+_SKIPPED = {
+    "duplicate": "already done: the result exists for this object version",
+    "superseded": "skipped: the object has a newer version, whose own result stands",
+    "own-output": "skipped: a result written by this function, not a document",
+}
+
+
+def batch_result_of(outcome: Outcome, results_bucket: str) -> tuple[ResultCode, str]:
+    where = f"s3://{results_bucket}/{outcome.result_key}" if outcome.result_key else ""
+    if outcome.status == "succeeded":
+        return "Succeeded", f"result written: {where}"
+    if outcome.status == "failed":
+        return "PermanentFailure", f"{outcome.error_type}: dead-lettered, failed result at {where}"
+    text = _SKIPPED.get(outcome.reason or "", f"skipped: {outcome.reason}")
+    return "Succeeded", f"{text} ({where})" if where else text

@@ -1,10 +1,15 @@
 """Every event shape users wire to the function, from fixtures of the real shapes."""
 
+import json
+
 import pytest
 
 from bucket_ocr.errors import MalformedEventError, UnrecognizedEventError
 from bucket_ocr.events import EventKind, classify, records_from_payload
+from bucket_ocr.events.batch_operations import parse_batch_operation, task_result
 from bucket_ocr.events.routing import records_from_sqs_body
+from bucket_ocr.events.synthetic import object_created_notification, sequencer_after
+from bucket_ocr.results.store import sequencer_order
 from tests.support.events import load_event
 
 
@@ -120,3 +125,81 @@ def test_s3_record_missing_its_object_is_malformed():
     del event["Records"][0]["s3"]["object"]
     with pytest.raises(MalformedEventError):
         records_from_payload(event)
+
+
+@pytest.mark.parametrize("fixture", ["s3-batch-operations-1.0.json", "s3-batch-operations-2.0.json"])
+def test_s3_batch_operations_tasks_name_their_object_in_either_schema(fixture):
+    # Given S3 Batch Operations' invocation, bucket by ARN (1.0) or by name (2.0)
+    event = load_event(fixture)
+    # When it is classified and parsed
+    invocation = parse_batch_operation(event)
+    # Then it is its own kind, and its task names the object with the key URL-decoded
+    assert classify(event) is EventKind.S3_BATCH_OPERATION
+    (task,) = invocation.tasks
+    assert task.task_id == "dGFza2lkZ29lc2hlcmUK"
+    record = task.record
+    assert (record.bucket, record.key) == ("ocr-input", "incoming/invoice 2026 (copy).png")
+    assert record.origin == "s3-batch" and record.is_creation
+    assert invocation.schema_version == event["invocationSchemaVersion"]
+    assert invocation.job_id == "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"
+    # and a dead letter's record is an event the function takes again (redrive)
+    (again,) = records_from_payload(dict(record.raw))
+    assert (again.bucket, again.key, again.version_id) == (record.bucket, record.key, record.version_id)
+
+
+def test_s3_batch_operations_versions_and_user_arguments():
+    one, two = parse_batch_operation(load_event("s3-batch-operations-1.0.json")), parse_batch_operation(
+        load_event("s3-batch-operations-2.0.json")
+    )
+    assert one.tasks[0].record.version_id == "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
+    assert two.tasks[0].record.version_id is None
+    assert (one.user_arguments, two.user_arguments) == ({}, {"reason": "backfill"})
+
+
+def test_s3_batch_operations_response_copies_the_invocation_and_answers_every_task():
+    invocation = parse_batch_operation(load_event("s3-batch-operations-2.0.json"))
+    response = invocation.response([task_result("dGFza2lkZ29lc2hlcmUK", "Succeeded", "done")])
+    assert response == {
+        "invocationSchemaVersion": "2.0",
+        "treatMissingKeysAs": "PermanentFailure",
+        "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+        "results": [{"taskId": "dGFza2lkZ29lc2hlcmUK", "resultCode": "Succeeded", "resultString": "done"}],
+    }
+
+
+def test_an_s3_batch_operations_task_without_a_key_is_answered_not_raised():
+    event = load_event("s3-batch-operations-2.0.json")
+    del event["tasks"][0]["s3Key"]
+    (task,) = parse_batch_operation(event).tasks
+    assert task.record is None and "s3Key" in task.problem
+
+
+@pytest.mark.parametrize("version", ["3.0", None])
+def test_an_unknown_s3_batch_operations_schema_is_malformed(version):
+    event = load_event("s3-batch-operations-1.0.json")
+    event["invocationSchemaVersion"] = version
+    with pytest.raises(MalformedEventError):
+        parse_batch_operation(event)
+
+
+def test_a_backfill_notification_is_an_s3_put_the_parser_reads_back():
+    # Given the event a backfill sends for an object with an awkward key
+    body = object_created_notification(
+        "ocr-input", "a b/c+d%e ü.pdf", etag='"abc123"', version_id="v1", size=42, sequencer="0A0F"
+    )
+    # When it arrives in an SQS message, like an S3 notification
+    (record,) = records_from_sqs_body(json.dumps(body))
+    # Then the function reads exactly that object version, as a creation
+    assert (record.bucket, record.key, record.etag, record.version_id, record.size) == (
+        "ocr-input", "a b/c+d%e ü.pdf", "abc123", "v1", 42
+    )
+    assert record.sequencer == "0A0F" and record.is_creation and record.origin == "s3"
+
+
+@pytest.mark.parametrize(
+    "before, after", [("0A0F", "0A10"), ("00FF", "0100"), ("FF", "100"), (None, None), ("", None), ("xyz", None)]
+)
+def test_the_sequencer_after_a_result_orders_just_after_it(before, after):
+    assert sequencer_after(before) == after
+    if after:
+        assert sequencer_order(after) == sequencer_order(before) + 1

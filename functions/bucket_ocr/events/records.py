@@ -12,7 +12,7 @@ class ObjectRecord:
     bucket: str
     key: str  # decoded: exactly the object's name in the bucket
     event_name: str
-    origin: str  # "s3", "minio", "eventbridge", "direct"
+    origin: str  # "s3", "minio", "eventbridge", "direct", "s3-batch"
     version_id: str | None = None
     etag: str | None = None
     size: int | None = None

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bucket_ocr.errors import MalformedEventError, UnrecognizedEventError
-from bucket_ocr.events import notifications
+from bucket_ocr.events import batch_operations, notifications
 from bucket_ocr.events.records import ObjectRecord
 
 
@@ -23,6 +23,8 @@ class EventKind(enum.Enum):
     S3_TEST_EVENT = "s3-test"
     EVENTBRIDGE = "eventbridge"
     DIRECT = "direct"
+    # Answered task by task (a result code each), not by records: see app.py.
+    S3_BATCH_OPERATION = "s3-batch-operation"
 
 
 def classify(payload: Any) -> EventKind:
@@ -45,10 +47,12 @@ def classify(payload: Any) -> EventKind:
         return EventKind.EVENTBRIDGE
     if payload.get("Type") == "Notification" and "Message" in payload:
         return EventKind.SNS
+    if batch_operations.is_batch_operation(payload):
+        return EventKind.S3_BATCH_OPERATION
     if "bucket" in payload and "key" in payload:
         return EventKind.DIRECT
     raise UnrecognizedEventError(
-        "not an S3, SQS, SNS, EventBridge, MinIO or direct {bucket, key} event; keys: "
+        "not an S3, SQS, SNS, EventBridge, MinIO, S3 Batch Operations or direct {bucket, key} event; keys: "
         + ", ".join(sorted(map(str, payload))[:10])
     )
 
@@ -65,6 +69,8 @@ def records_from_payload(payload: Any) -> list[ObjectRecord]:
         return notifications.from_eventbridge(payload)
     if kind is EventKind.DIRECT:
         return notifications.from_direct(payload)
+    if kind is EventKind.S3_BATCH_OPERATION:
+        return batch_operations.records_from_batch_operation(payload)
     if kind is EventKind.S3_TEST_EVENT:
         # S3 sends this once when a notification is configured; there is no object.
         return []

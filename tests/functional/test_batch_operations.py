@@ -1,0 +1,232 @@
+"""S3 Batch Operations' LambdaInvoke on moto: each task answered with the result code S3
+acts on - Succeeded (result written or already there, or nothing to do), PermanentFailure
+(dead-lettered, failed result written), TemporaryFailure (S3 retries the task).
+
+The engine is a double that reads one line per page: what is under test is the answer to
+S3, not OCR.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from moto import mock_aws
+from PIL import Image
+
+from bucket_ocr.app import OcrApp
+from bucket_ocr.clients import make_clients
+from bucket_ocr.results.keys import result_key_for
+from bucket_ocr.settings import Settings
+from tests.support.events import load_event
+from tests.support.lambda_context import LambdaContext
+
+pytestmark = pytest.mark.functional
+
+INPUT, RESULTS = "batch-in", "batch-out"
+
+
+class OneLineEngine:
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.pages_read = 0
+
+    def read(self, image):
+        from bucket_ocr.engine.text_line import PageReading, TextLine, Word
+
+        if self.fail:
+            raise RuntimeError("engine crashed")
+        self.pages_read += 1
+        square = [(0, 0), (5, 0), (5, 5), (0, 5)]
+        return PageReading(lines=[TextLine(text="batch", confidence=0.9, polygon=square, words=(Word("batch", 0.9, square),))])
+
+    def describe(self):
+        return {"name": "one-line", "versions": {}}
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class World:
+    def __init__(self, s3, sqs, dlq_url, app, engine):
+        self.s3, self.sqs, self.dlq_url, self.app, self.engine = s3, sqs, dlq_url, app, engine
+
+    def invoke(self, key: str, *, schema: str = "2.0", version_id: str | None = None, bucket: str = INPUT) -> dict:
+        event = load_event(f"s3-batch-operations-{schema}.json")
+        task = event["tasks"][0]
+        task["s3Key"] = quote_plus(key, safe="/")
+        task["s3VersionId"] = version_id
+        if schema == "1.0":
+            task["s3BucketArn"] = f"arn:aws:s3:::{bucket}"
+        else:
+            task["s3Bucket"] = bucket
+        response = self.app.handle(event, LambdaContext())
+        # The response S3 reads: the invocation copied, one result per task, JSON all through.
+        assert json.loads(json.dumps(response)) == response
+        assert response["invocationId"] == event["invocationId"]
+        assert response["invocationSchemaVersion"] == schema
+        assert response["treatMissingKeysAs"] == "PermanentFailure"
+        (result,) = response["results"]
+        assert result["taskId"] == task["taskId"]
+        return result
+
+    def result_of(self, key: str) -> dict | None:
+        try:
+            body = self.s3.get_object(Bucket=RESULTS, Key=result_key_for("ocr/", INPUT, key))["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+
+    def dead_letters(self) -> list[dict]:
+        batch = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in batch]
+
+
+@pytest.fixture
+def world(tmp_path):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        s3.create_bucket(Bucket=INPUT)
+        s3.create_bucket(Bucket=RESULTS)
+        dlq = sqs.create_queue(QueueName="batch-dlq")["QueueUrl"]
+        settings = Settings.from_env(
+            {
+                "OCR_RESULTS_BUCKET": RESULTS,
+                "OCR_DEAD_LETTER_QUEUE_URL": dlq,
+                "OCR_MODELS_DIR": str(tmp_path),
+                "OCR_SOURCE_BUCKETS": INPUT,
+                "OCR_CLAIM_WAIT_SECONDS": "0",
+            }
+        )
+        app_s3, app_sqs = make_clients(settings)
+        engine = OneLineEngine()
+        yield World(s3, sqs, dlq, OcrApp(settings, engine, app_s3, app_sqs), engine)
+
+
+@pytest.mark.parametrize("schema", ["1.0", "2.0"])
+def test_a_task_is_ocrd_and_answered_succeeded_with_its_result(world, schema):
+    # Given a document already in the bucket, under a key that needs URL-encoding
+    world.s3.put_object(Bucket=INPUT, Key="old scans/a+b.png", Body=png())
+    # When S3 Batch Operations invokes the function for it
+    result = world.invoke("old scans/a+b.png", schema=schema)
+    # Then the task succeeded, naming the result it wrote
+    assert result["resultCode"] == "Succeeded"
+    assert result["resultString"] == f"result written: s3://{RESULTS}/{result_key_for('ocr/', INPUT, 'old scans/a+b.png')}"
+    assert world.result_of("old scans/a+b.png")["status"] == "succeeded"
+
+
+def test_a_task_whose_result_is_there_succeeds_without_reading_again(world):
+    # Given a document read once already
+    world.s3.put_object(Bucket=INPUT, Key="done.png", Body=png())
+    assert world.invoke("done.png")["resultCode"] == "Succeeded"
+    # When a job (a retried one, a second inventory) asks for it again
+    result = world.invoke("done.png")
+    # Then it succeeds as already done, and the engine did not read it twice
+    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("already done")
+    assert world.engine.pages_read == 1
+
+
+def test_an_out_of_date_result_from_an_earlier_event_is_replaced(world):
+    # Given a result an earlier upload's event left (with its sequencer), then an
+    # overwrite whose event was lost
+    stale = result_key_for("ocr/", INPUT, "moved-on.png")
+    world.s3.put_object(
+        Bucket=RESULTS,
+        Key=stale,
+        Body=b"{}",
+        Metadata={"status": "succeeded", "source-etag": "0" * 32, "source-version-id": "", "source-sequencer": "0055AED6DCD90281E5"},
+    )
+    world.s3.put_object(Bucket=INPUT, Key="moved-on.png", Body=png())
+    # When the job's task for it runs
+    result = world.invoke("moved-on.png")
+    # Then the current document is read and its result replaces the old one
+    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("result written")
+    assert world.result_of("moved-on.png")["status"] == "succeeded"
+
+
+def test_an_older_version_named_by_the_manifest_succeeds_as_superseded(world):
+    # Given a versioned bucket where a document was overwritten
+    world.s3.put_bucket_versioning(Bucket=INPUT, VersioningConfiguration={"Status": "Enabled"})
+    old = world.s3.put_object(Bucket=INPUT, Key="v.png", Body=png())["VersionId"]
+    world.s3.put_object(Bucket=INPUT, Key="v.png", Body=png() + b"\0")
+    # When a manifest with versions names the old one
+    result = world.invoke("v.png", schema="1.0", version_id=old)
+    # Then there is nothing to do: the newer version's own event brings its OCR. It is
+    # not a failure, which would count towards stopping the job.
+    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("skipped: the object has a newer version")
+    assert world.engine.pages_read == 0
+
+
+def test_a_result_of_the_function_in_the_manifest_is_skipped_as_succeeded(world):
+    # Given an inventory of a bucket that holds results too
+    key = result_key_for("ocr/", INPUT, "x.png")
+    world.s3.put_object(Bucket=RESULTS, Key=key, Body=b"{}")
+    # When its task for a result comes
+    result = world.invoke(key, bucket=RESULTS)
+    # Then it is not read (a result must never be OCR'd), and not a failure either
+    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("skipped: a result written by this function")
+    assert world.engine.pages_read == 0
+
+
+def test_a_document_that_cannot_be_read_is_a_permanent_failure_dead_lettered(world):
+    # Given a corrupt document
+    world.s3.put_object(Bucket=INPUT, Key="broken.png", Body=b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    # When its task runs
+    result = world.invoke("broken.png")
+    # Then S3 is told it failed for good, with the reason
+    assert result["resultCode"] == "PermanentFailure"
+    assert "dead-lettered" in result["resultString"]
+    # and, as for any event, a failed result is written and a dead letter holds a record
+    # that the function takes again as an event
+    assert world.result_of("broken.png")["status"] == "failed"
+    (letter,) = world.dead_letters()
+    assert (letter["bucket"], letter["key"]) == (INPUT, "broken.png")
+    assert letter["record"]["s3_batch"]["task_id"] == "dGFza2lkZ29lc2hlcmUK"
+    assert world.app.handle({k: v for k, v in letter["record"].items()}, LambdaContext())["outcomes"]
+
+
+def test_a_missing_object_is_a_permanent_failure(world):
+    result = world.invoke("never-uploaded.png")
+    assert result["resultCode"] == "PermanentFailure"
+    assert result["resultString"].startswith("ObjectNotFoundError")
+
+
+def test_a_transient_failure_is_a_temporary_failure_s3_retries(world):
+    # Given an engine that crashes (a failure a retry may not meet)
+    world.s3.put_object(Bucket=INPUT, Key="flaky.png", Body=png())
+    world.engine.fail = True
+    # When the task runs
+    result = world.invoke("flaky.png")
+    # Then S3 is asked to retry it: no result, no dead letter
+    assert result["resultCode"] == "TemporaryFailure"
+    assert result["resultString"].startswith("OcrEngineFailedError")
+    assert world.result_of("flaky.png") is None and world.dead_letters() == []
+    # and the retry, once the engine is well, succeeds
+    world.engine.fail = False
+    assert world.invoke("flaky.png")["resultCode"] == "Succeeded"
+
+
+def test_storage_unavailable_before_processing_is_a_temporary_failure(world, monkeypatch):
+    from bucket_ocr.errors import StorageUnavailableError
+
+    def unavailable(result_key):
+        raise StorageUnavailableError("S3 is away", bucket=RESULTS, key=result_key)
+
+    monkeypatch.setattr(world.app._results, "existing", unavailable)
+    result = world.invoke("any.png")
+    assert result["resultCode"] == "TemporaryFailure" and result["resultString"].startswith("StorageUnavailableError")
+
+
+def test_an_unreadable_task_is_a_permanent_failure(world):
+    event = load_event("s3-batch-operations-2.0.json")
+    del event["tasks"][0]["s3Key"]
+    response = world.app.handle(event, LambdaContext())
+    [result] = response["results"]
+    assert result["resultCode"] == "PermanentFailure" and result["resultString"].startswith("MalformedEventError")
