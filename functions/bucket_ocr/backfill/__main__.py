@@ -1,0 +1,5 @@
+import sys
+
+from bucket_ocr.backfill.cli import main
+
+sys.exit(main())
