@@ -16,7 +16,7 @@ _DOCTYPE = (
     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"'
     ' "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
 )
-CAPABILITIES = "ocr_page ocr_line ocrx_word ocrp_wconf"
+CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"
 # hOCR property values sit in a title attribute split on ';', and a string value is
 # double-quoted: a key with those characters (or backslashes) is percent-encoded there.
 _KEY_SAFE = "/!$&'()*+,:=@-._~ "
@@ -49,14 +49,22 @@ def _page(body: ET.Element, page: dict, image: str) -> None:
         title.append("scan_res {} {}".format(*(round(v) for v in page["dpi"])))
     div = ET.SubElement(body, "div", {"class": "ocr_page", "id": f"page_{number}", "title": "; ".join(title)})
     rotation = int(page.get("rotation") or 0)
-    for line_number, line in enumerate(page.get("lines") or [], 1):
+    lines = page.get("lines") or []
+    if not lines:
+        return
+    # The engine finds no blocks or paragraphs: the page's lines are one area with one
+    # paragraph, the nesting Tesseract writes and readers such as OCRmyPDF's look for.
+    box = _bbox(_union([line["bbox"] for line in lines]), width, height)
+    area = ET.SubElement(div, "div", {"class": "ocr_carea", "id": f"block_{number}_1", "title": f"bbox {box}"})
+    paragraph = ET.SubElement(area, "p", {"class": "ocr_par", "id": f"par_{number}_1", "title": f"bbox {box}"})
+    for line_number, line in enumerate(lines, 1):
         line_title = [f"bbox {_bbox(line['bbox'], width, height)}"]
         if rotation:
             # hOCR's textangle turns counter-clockwise; the stored page is turned clockwise.
             line_title.append(f"textangle {(360 - rotation) % 360}")
         line_title.append(f"x_wconf {_percent(line['confidence'])}")
         span = ET.SubElement(
-            div,
+            paragraph,
             "span",
             {"class": "ocr_line", "id": f"line_{number}_{line_number}", "title": "; ".join(line_title)},
         )
@@ -85,6 +93,10 @@ def _bbox(bbox: list[float], width: int, height: int) -> str:
         f"{max(0, math.floor(x0))} {max(0, math.floor(y0))} "
         f"{min(width, math.ceil(x1))} {min(height, math.ceil(y1))}"
     )
+
+
+def _union(boxes: list[list[float]]) -> list[float]:
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
 def _percent(confidence: float) -> int:
