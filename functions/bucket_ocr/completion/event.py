@@ -1,0 +1,72 @@
+"""The completion event: one per processed object, after its result is written.
+
+The body is the same on every backend (``completion.schema.json`` beside this file) and is
+built from the result document alone, so the retry that publishes an event a failed
+publish still owed sends the very same body: same ``event_id``, same ``timestamp`` (when
+the result was made, not when it was published). Consumers deduplicate on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+EVENT_VERSION = "1.0"
+# EventBridge: what a rule matches on (docs/completion-events.md).
+SOURCE = "bucket-ocr"
+DETAIL_TYPES = {"succeeded": "OCR Document Succeeded", "failed": "OCR Document Failed"}
+# RabbitMQ: the topic exchange's routing keys; ``document.*`` binds both.
+ROUTING_KEYS = {"succeeded": "document.succeeded", "failed": "document.failed"}
+# Fixed for ever: changing it would give a republished event another id than the first.
+_EVENT_ID_NAMESPACE = uuid.UUID("5f0c3f5e-8f7b-4d55-9d3c-1f2a0b6c9e41")
+
+
+def completion_event(result: Mapping[str, Any], *, result_location: Mapping[str, str], job_tag: str | None) -> dict[str, Any]:
+    """``result_location``: ``{"bucket": <results bucket>, "json": <result key>}`` and a key
+    per other output written (``txt``, ``pdf``, ``hocr``)."""
+    if not result_location.get("bucket") or not result_location.get("json"):
+        raise ValueError(f"result_location needs the results bucket and the json key, got {dict(result_location)!r}")
+    source = result["source"]
+    identity = {name: source.get(name) for name in ("bucket", "key", "version_id", "etag")}
+    error = result.get("error")
+    processed_at = result["processed_at"]
+    return {
+        "version": EVENT_VERSION,
+        "event_id": str(uuid.uuid5(_EVENT_ID_NAMESPACE, repr([*identity.values(), processed_at]))),
+        "status": result["status"],
+        "source": identity,
+        "results": dict(result_location),
+        "pages": len(result.get("pages") or ()),
+        "error": None if error is None else {"type": error["type"], "message": error["message"]},
+        "job_tag": job_tag,
+        "request_id": result.get("request_id"),
+        "engine_bundle": (result.get("engine") or {}).get("bundle"),
+        "timestamp": epoch_milliseconds(processed_at),
+    }
+
+
+def event_from_result(result: Mapping[str, Any], *, results_bucket: str, result_key: str) -> dict[str, Any]:
+    """The event a result announces, with everything taken from the result itself.
+
+    Results of schema 1.1 name their outputs and job tag; an older one names neither, and
+    its event points at the JSON only.
+    """
+    outputs = result.get("outputs") or {"json": result_key}
+    return completion_event(result, result_location={"bucket": results_bucket, **outputs}, job_tag=result.get("job_tag"))
+
+
+def epoch_milliseconds(timestamp: str) -> int:
+    moment = dt.datetime.fromisoformat(timestamp)
+    if moment.tzinfo is None:  # the result writes UTC with an offset; a bare one is UTC too
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(round(moment.timestamp() * 1000))
+
+
+def detail_type(event: Mapping[str, Any]) -> str:
+    return DETAIL_TYPES[event["status"]]
+
+
+def routing_key(event: Mapping[str, Any]) -> str:
+    return ROUTING_KEYS[event["status"]]
