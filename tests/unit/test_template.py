@@ -149,6 +149,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+BUS_ARN = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${CompletionEventBusName}"}
 MODES = [{"Mode": "direct"}, {"Mode": "queued"}, {"Mode": "queued", "InputPrefix": "in/", "InputSuffix": ".pdf"}]
 
 
@@ -255,6 +256,10 @@ def test_iam_grants_no_wildcard_actions_or_resources(given, monkeypatch):
             # X-Ray's write actions take no resource but "*"; nothing else may ride on it
             assert sorted(_as_list(statement["Action"])) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
             assert statement["Resource"] == "*"
+            continue
+        if statement.get("Sid") == "PublishCompletionEvents":
+            # The one grant outside the stack's own resources: the bus it is told to publish on
+            assert statement["Action"] == "events:PutEvents" and statement["Resource"] == BUS_ARN
             continue
         # Then no action is a wildcard
         for action in _as_list(statement["Action"]):
@@ -490,3 +495,74 @@ def test_a_second_delivery_waits_for_a_claim_less_than_the_shortest_function_tim
     wait = int(function["Properties"]["Environment"]["Variables"]["OCR_CLAIM_WAIT_SECONDS"])
     timeouts = load_template()["Parameters"]["FunctionTimeout"]["AllowedValues"]
     assert 0 < wait < min(int(t) for t in timeouts)
+
+
+# --- Issue #11: completion events on EventBridge ---
+
+
+@pytest.mark.parametrize("given", MODES[:2], ids=lambda g: g["Mode"])
+def test_the_function_publishes_completion_events_on_the_configured_bus_only(given, monkeypatch):
+    stack = resolve(translated(given, monkeypatch), given)
+    variables = stack["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"]
+    # Then the function is told to publish on EventBridge, on the parameter's bus
+    assert variables["OCR_COMPLETION_EVENTS"] == "eventbridge"
+    assert variables["OCR_EVENT_BUS_NAME"] == {"Ref": "CompletionEventBusName"}
+    assert load_template()["Parameters"]["CompletionEventBusName"]["Default"] == "default"
+    # and the settings it would read accept the template's values
+    from bucket_ocr.completion.settings import CompletionSettings
+
+    settings = CompletionSettings.from_env({"OCR_COMPLETION_EVENTS": "eventbridge", "OCR_EVENT_BUS_NAME": "default"})
+    assert (settings.backend, settings.event_bus_name) == ("eventbridge", "default")
+    # and the only events action granted is PutEvents on that bus
+    statements = iam_statements(stack["Resources"])
+    events = [s for s in statements if any(a.startswith("events:") for a in _as_list(s["Action"]))]
+    assert events == [{"Sid": "PublishCompletionEvents", "Effect": "Allow", "Action": "events:PutEvents", "Resource": BUS_ARN}]
+
+
+def test_the_event_markers_are_under_the_prefix_the_function_may_write():
+    from bucket_ocr.completion.published import EVENTS_FOLDER, marker_key
+    from bucket_ocr.results.claims import VersionIdentity
+
+    # Given where a marker goes for the template's default prefix
+    prefix = load_template()["Parameters"]["ResultsPrefix"]["Default"]
+    key = marker_key(prefix, VersionIdentity("in", "a.png", None, "abc"))
+    assert key.startswith(prefix + EVENTS_FOLDER)
+    # Then ReadWriteResults (GetObject for the HEAD, PutObject) covers it
+    statements = iam_statements(load_template()["Resources"])
+    results = next(s for s in statements if s.get("Sid") == "ReadWriteResults")
+    assert {"s3:GetObject", "s3:PutObject"} <= set(results["Action"])
+    assert results["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/${ResultsPrefix}*"}
+
+
+@pytest.mark.parametrize("name, valid", [
+    ("default", True), ("ocr-events", True), ("team/ocr_events.v2", True),
+    ("arn:aws:events:eu-west-1:123456789012:event-bus/x", False), ("", False), ("a b", False), ("x" * 257, False),
+])
+def test_the_bus_parameter_takes_a_name_the_grant_can_be_built_from(name, valid):
+    pattern = load_template()["Parameters"]["CompletionEventBusName"]["AllowedPattern"]
+    assert bool(re.match(pattern, name)) is valid
+
+
+@pytest.mark.parametrize("mode", ["direct", "queued"])
+def test_an_example_rule_routes_failed_documents_to_a_queue_only_that_rule_may_send_to(mode, monkeypatch):
+    stack = resolve(translated({"Mode": mode}, monkeypatch), {"Mode": mode})
+    resources = stack["Resources"]
+    # Then the rule listens on the function's bus for failed documents of this account
+    rule = resources["FailedDocumentsRule"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "CompletionEventBusName"} and rule["State"] == "ENABLED"
+    from bucket_ocr.completion.event import DETAIL_TYPES, SOURCE
+
+    assert rule["EventPattern"] == {
+        "source": [SOURCE], "detail-type": [DETAIL_TYPES["failed"]], "account": [{"Ref": "AWS::AccountId"}]}
+    # and sends them to the queue
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["FailedDocumentsQueue", "Arn"]}
+    assert resources["FailedDocumentsQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    # and only EventBridge, for that rule, may send to the queue
+    policy = resources["FailedDocumentsQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "FailedDocumentsQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["FailedDocumentsQueue", "Arn"]}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FailedDocumentsRule", "Arn"]}}}
+    assert {"FailedDocumentsQueueUrl", "FailedDocumentsQueueArn", "CompletionEventBusName"} <= set(stack["Outputs"])
