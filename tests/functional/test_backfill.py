@@ -11,17 +11,13 @@ from __future__ import annotations
 import io
 import json
 
-import boto3
 import pytest
 from moto import mock_aws
 from PIL import Image
 
-from bucket_ocr.app import OcrApp
 from bucket_ocr.backfill import cli as backfill_cli
-from bucket_ocr.clients import make_clients
 from bucket_ocr.events.routing import records_from_sqs_body
-from bucket_ocr.settings import Settings
-from tests.functional.test_batch_operations import OneLineEngine
+from tests.functional.test_batch_operations import OneLineEngine, app_on_moto
 from tests.support.events import sqs_wrap
 from tests.support.lambda_context import LambdaContext
 
@@ -40,24 +36,10 @@ def page(n: int) -> bytes:
 @pytest.fixture
 def world(tmp_path):
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        s3.create_bucket(Bucket=SOURCE)
-        s3.create_bucket(Bucket=RESULTS)
-        dlq = sqs.create_queue(QueueName="backfill-dlq")["QueueUrl"]
-        events = sqs.create_queue(QueueName="backfill-events")["QueueUrl"]
-        settings = Settings.from_env(
-            {
-                "OCR_RESULTS_BUCKET": RESULTS,
-                "OCR_RESULTS_PREFIX": "ocr/",
-                "OCR_DEAD_LETTER_QUEUE_URL": dlq,
-                "OCR_MODELS_DIR": str(tmp_path),
-                "OCR_SOURCE_BUCKETS": SOURCE,
-            }
-        )
-        app_s3, app_sqs = make_clients(settings)
         engine = OneLineEngine()
-        yield s3, sqs, events, OcrApp(settings, engine, app_s3, app_sqs), engine
+        s3, sqs, _, app = app_on_moto(tmp_path, SOURCE, RESULTS, engine)
+        events = sqs.create_queue(QueueName="backfill-events")["QueueUrl"]
+        yield s3, sqs, events, app, engine
 
 
 def drain(sqs, queue_url: str) -> list[dict]:

@@ -88,26 +88,32 @@ class World:
         return [json.loads(message["Body"]) for message in batch]
 
 
+def app_on_moto(tmp_path, source: str, results: str, engine, **environment: str):
+    """Buckets, a dead-letter queue and an app around ``engine``, inside a running mock_aws."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=results)
+    dlq = sqs.create_queue(QueueName=f"{source}-dlq")["QueueUrl"]
+    settings = Settings.from_env(
+        {
+            "OCR_RESULTS_BUCKET": results,
+            "OCR_DEAD_LETTER_QUEUE_URL": dlq,
+            "OCR_MODELS_DIR": str(tmp_path),
+            "OCR_SOURCE_BUCKETS": source,
+            **environment,
+        }
+    )
+    app_s3, app_sqs = make_clients(settings)
+    return s3, sqs, dlq, OcrApp(settings, engine, app_s3, app_sqs)
+
+
 @pytest.fixture
 def world(tmp_path):
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        s3.create_bucket(Bucket=INPUT)
-        s3.create_bucket(Bucket=RESULTS)
-        dlq = sqs.create_queue(QueueName="batch-dlq")["QueueUrl"]
-        settings = Settings.from_env(
-            {
-                "OCR_RESULTS_BUCKET": RESULTS,
-                "OCR_DEAD_LETTER_QUEUE_URL": dlq,
-                "OCR_MODELS_DIR": str(tmp_path),
-                "OCR_SOURCE_BUCKETS": INPUT,
-                "OCR_CLAIM_WAIT_SECONDS": "0",
-            }
-        )
-        app_s3, app_sqs = make_clients(settings)
         engine = OneLineEngine()
-        yield World(s3, sqs, dlq, OcrApp(settings, engine, app_s3, app_sqs), engine)
+        s3, sqs, dlq, app = app_on_moto(tmp_path, INPUT, RESULTS, engine, OCR_CLAIM_WAIT_SECONDS="0")
+        yield World(s3, sqs, dlq, app, engine)
 
 
 @pytest.mark.parametrize("schema", ["1.0", "2.0"])

@@ -51,19 +51,18 @@ class Target:
         self.close()
 
 
-class SqsTarget(Target):
-    """An SQS queue the function consumes, as S3 → SQS → Lambda delivers uploads."""
+class BufferedTarget(Target):
+    """A target that sends in batches of ``batch_size``: ``_send_batch`` gets each batch."""
 
-    def __init__(self, sqs: Any, queue_url: str):
+    batch_size = 1
+
+    def __init__(self) -> None:
         super().__init__()
-        self._sqs = sqs
-        self._queue_url = queue_url
         self._buffer: list[dict[str, Any]] = []
-        self.description = f"SQS queue {queue_url}"
 
     def send(self, body: dict[str, Any]) -> None:
         self._buffer.append(body)
-        if len(self._buffer) >= SQS_BATCH:
+        if len(self._buffer) >= self.batch_size:
             self._flush()
 
     def close(self) -> None:
@@ -71,8 +70,25 @@ class SqsTarget(Target):
 
     def _flush(self) -> None:
         batch, self._buffer = self._buffer, []
-        if not batch:
-            return
+        if batch:
+            self._send_batch(batch)
+
+    def _send_batch(self, batch: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+
+class SqsTarget(BufferedTarget):
+    """An SQS queue the function consumes, as S3 → SQS → Lambda delivers uploads."""
+
+    batch_size = SQS_BATCH
+
+    def __init__(self, sqs: Any, queue_url: str):
+        super().__init__()
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self.description = f"SQS queue {queue_url}"
+
+    def _send_batch(self, batch: list[dict[str, Any]]) -> None:
         entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(batch)]
         try:
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
