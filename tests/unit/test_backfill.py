@@ -217,8 +217,8 @@ def test_a_target_that_names_nothing_usable_is_refused(to):
 def test_the_command_exits_non_zero_when_an_enqueue_failed(s3, monkeypatch, capsys):
     # Given two documents to do and a target that refuses one
     put(s3, "a.png")
-    put(s3, "b.png")
-    target = RecordingTarget(fail_keys={"b.png"})
+    put(s3, "b c.png")
+    target = RecordingTarget(fail_keys={"b+c.png"})
     monkeypatch.setattr(backfill_cli, "target_for", lambda to, session=None: target)
     # When the command runs
     code = backfill_cli.main(["--bucket", "docs", "--results-bucket", "results", "--to", "sqs://x/1/q", "--no-progress"])
@@ -226,7 +226,7 @@ def test_the_command_exits_non_zero_when_an_enqueue_failed(s3, monkeypatch, caps
     out, err = capsys.readouterr()
     assert code == 1
     assert "enqueued       1" in out and "failed         1" in out
-    assert "not enqueued: s3://docs/b.png" in err
+    assert "not enqueued: s3://docs/b c.png: refused" in err
 
 
 def test_the_command_reads_the_results_bucket_from_the_functions_variable(s3, monkeypatch, capsys):

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from urllib.parse import unquote_plus
 
 from bucket_ocr.backfill.plan import plan
 from bucket_ocr.backfill.run import ProgressBar, Summary, backfill
@@ -92,7 +93,8 @@ def print_summary(summary: Summary, *, as_json: bool = False) -> None:
     else:
         print("\n".join(summary.lines()))
     for failure in summary.failures[:20]:
-        record = failure.body.get("Records", [{}])[0].get("s3", {})
-        print(f"not enqueued: s3://{record.get('bucket', {}).get('name')}/{record.get('object', {}).get('key')}: {failure.error}", file=sys.stderr)
+        s3 = failure.body["Records"][0]["s3"]
+        key = unquote_plus(s3["object"]["key"])  # form-encoded in the event, as S3 sends keys
+        print(f"not enqueued: s3://{s3['bucket']['name']}/{key}: {failure.error}", file=sys.stderr)
     if summary.failed > 20:
         print(f"... and {summary.failed - 20} more not enqueued", file=sys.stderr)
