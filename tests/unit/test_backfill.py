@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from bucket_ocr.backfill import backfill, plan
 from bucket_ocr.backfill import cli as backfill_cli
-from bucket_ocr.backfill.plan import DONE, FOLDER, NO_RESULT, OWN_OUTPUT, STALE_RESULT, ListedObject
+from bucket_ocr.backfill.plan import DONE, FAILED_BEFORE, FOLDER, NO_RESULT, OWN_OUTPUT, STALE_RESULT, ListedObject
 from bucket_ocr.backfill.targets import (
     AmqpTarget,
     BackfillTargetError,
@@ -24,13 +24,15 @@ from bucket_ocr.events.routing import records_from_payload
 from bucket_ocr.results.keys import result_key_for
 
 
-def write_result(s3, bucket: str, source_bucket: str, key: str, etag: str, *, version_id: str = "", sequencer: str = ""):
+def write_result(
+    s3, bucket: str, source_bucket: str, key: str, etag: str, *, version_id: str = "", sequencer: str = "", status: str = "succeeded"
+):
     """A result as the function leaves it: its source's identity in the metadata."""
     s3.put_object(
         Bucket=bucket,
         Key=result_key_for("ocr/", source_bucket, key),
         Body=b"{}",
-        Metadata={"status": "succeeded", "source-etag": etag, "source-version-id": version_id, "source-sequencer": sequencer},
+        Metadata={"status": status, "source-etag": etag, "source-version-id": version_id, "source-sequencer": sequencer},
     )
 
 
@@ -58,11 +60,12 @@ def test_each_object_is_planned_by_its_result(s3):
     write_result(s3, "results", "docs", "stale.pdf", "0" * 32, sequencer="00FF")
     put(s3, "stale.pdf")
     put(s3, "folder/", b"")
+    write_result(s3, "results", "docs", "corrupt.pdf", put(s3, "corrupt.pdf"), status="failed")
     # When the backfill plans the bucket
     planned = {listed.key: (listed, reason) for listed, reason in plan(s3, "docs", "", "results", "ocr/")}
     # Then only the unread and the out-of-date are to do
     assert {key: reason for key, (_, reason) in planned.items()} == {
-        "new.pdf": NO_RESULT, "done.pdf": DONE, "stale.pdf": STALE_RESULT, "folder/": FOLDER
+        "new.pdf": NO_RESULT, "done.pdf": DONE, "stale.pdf": STALE_RESULT, "folder/": FOLDER, "corrupt.pdf": FAILED_BEFORE
     }
     # and the out-of-date one's event orders just after the result it replaces
     assert planned["stale.pdf"][0].sequencer == "0100"
@@ -132,8 +135,10 @@ def listed(key):
 
 def test_a_dry_run_counts_and_sends_nothing():
     target = RecordingTarget()
-    summary = backfill([(listed("a"), NO_RESULT), (listed("b"), DONE), (listed("c"), OWN_OUTPUT)], target, dry_run=True)
-    assert (summary.listed, summary.already_done, summary.skipped, summary.to_enqueue, summary.enqueued) == (3, 1, 1, 1, 0)
+    summary = backfill(
+        [(listed("a"), NO_RESULT), (listed("b"), DONE), (listed("c"), OWN_OUTPUT), (listed("d"), FAILED_BEFORE)], target, dry_run=True
+    )
+    assert (summary.listed, summary.already_done, summary.skipped, summary.to_enqueue, summary.enqueued) == (4, 2, 1, 1, 0)
     assert target.bodies == [] and "would enqueue  1" in summary.lines()
 
 

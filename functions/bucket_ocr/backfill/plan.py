@@ -19,6 +19,10 @@ UNCHECKED = "unchecked"  # the result could not be looked at: sent, the function
 ENQUEUE = frozenset({NO_RESULT, STALE_RESULT, UNCHECKED})
 # Reasons it is not.
 DONE = "done"
+# A failed result for this etag: the function would skip it as a duplicate too, so sending
+# it again changes nothing; deleting the result is what makes it read again.
+FAILED_BEFORE = "failed-before"
+ALREADY_DONE = frozenset({DONE, FAILED_BEFORE})
 OWN_OUTPUT = "own-output"
 FOLDER = "folder"  # a zero-byte "dir/" marker the console makes: no document
 
@@ -90,7 +94,7 @@ def _verdict(results: ResultStore, listed: ListedObject, results_bucket: str, re
     if existing is None:
         return listed, NO_RESULT
     if existing.covers(listed.etag, listed.version_id):
-        return listed, DONE
+        return listed, FAILED_BEFORE if existing.status == "failed" else DONE
     ordered = ListedObject(
         listed.bucket, listed.key, listed.etag, listed.size, listed.version_id, sequencer_after(existing.source_sequencer)
     )

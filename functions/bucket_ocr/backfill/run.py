@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from bucket_ocr.backfill.plan import DONE, ENQUEUE, ListedObject
+from bucket_ocr.backfill.plan import ALREADY_DONE, ENQUEUE, ListedObject
 from bucket_ocr.backfill.targets import SendFailure, Target
 
 
@@ -65,7 +65,7 @@ def backfill(
     for listed, reason in planned:
         summary.listed += 1
         summary.reasons[reason] += 1
-        if reason == DONE:
+        if reason in ALREADY_DONE:
             summary.already_done += 1
         elif reason in ENQUEUE:
             summary.to_enqueue += 1
