@@ -1,4 +1,4 @@
-"""`python -m bucket_ocr_bench` on a two-page corpus: it runs, and its figures are sane.
+"""`python -m bucket_ocr_bench` on a one-page corpus and its three turns: it runs, and its figures are sane.
 
 A benchmark, not a timed test: nothing here judges speed, only that every figure the
 issue asks for is present, positive and within its range.
@@ -33,7 +33,7 @@ def bench_run(built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         [
             sys.executable, "-m", "bucket_ocr_bench",
             "--out", str(out), "--models-dir", str(built_models_dir),
-            "--pages", "2", "--contestants", ",".join(contestants), "--kinds", "rotated",
+            "--pages", "1", "--contestants", ",".join(contestants), "--kinds", "rotated",
             "--cold-starts", "1", "--pdf-pages", "2", "--soak-pages", "2", "--throughput-pages", "2",
         ],
         capture_output=True, text=True, env=env, timeout=1500, cwd=ROOT,
@@ -53,13 +53,13 @@ def test_json_markdown_and_plot_are_written(bench_run: tuple[Path, list[str]]) -
 def test_every_page_figure_is_positive_with_a_cer_between_zero_and_one(bench_run: tuple[Path, list[str]]) -> None:
     out, contestants = bench_run
     report = json.loads((out / "results.json").read_text())
-    # given two upright pages, then each contestant has two bare figures and the function two more
+    # given one upright page, then each contestant has a bare figure and the function one more
     upright = [figure for figure in report["pages"] if figure["kind"] == "a4"]
-    assert len(upright) == 2 * len(contestants) + 2
-    # and the six turns of those pages are read by the project's engine and its function path
+    assert len(upright) == len(contestants) + 1
+    # and its three turns are read by the project's engine and its function path
     turned = [figure for figure in report["pages"] if figure["kind"] != "a4"]
     assert sorted({figure["contestant"] for figure in turned}) == ["bucket-ocr"]
-    assert len(turned) == 12
+    assert len(turned) == 6
     for figure in report["pages"]:
         assert 0.0 <= figure["cer"] <= 1.0 and 0.0 <= figure["cer_without_spaces"] <= 1.0
         assert figure["ocr_seconds"] > 0 and figure["total_seconds"] >= figure["ocr_seconds"]
@@ -75,7 +75,7 @@ def test_turned_pages_are_counted_per_kind_with_the_orientation_step_timed(bench
     report = json.loads((out / "results.json").read_text())
     for kind in ("a4", "rotated-90", "rotated-180", "rotated-270"):
         figures = report["orientation"][kind]
-        assert figures["pages"] == figures["known"] == 2
+        assert figures["pages"] == figures["known"] == 1
         assert figures["wrong"] == 0  # a page the engine turned the wrong way reads as garbage
         assert figures["median_orientation_seconds"] > 0
     assert report["by_kind"]["bucket-ocr"]["rotated"]["mean_cer"] < 0.2
