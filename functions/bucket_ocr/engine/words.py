@@ -34,8 +34,8 @@ def words_of_line(
     spans = _character_spans(text, polygon, runs, run_boxes) or _proportional_spans(text)
     words = []
     for match in re.finditer(r"\S+", text):
-        start = min(spans[index][0] for index in range(match.start(), match.end()))
-        end = max(spans[index][1] for index in range(match.start(), match.end()))
+        # Runs come left to right, so a word spans from its first character to its last.
+        start, end = _clamp(spans[match.start()][0]), _clamp(spans[match.end() - 1][1])
         words.append(Word(text=match.group(), confidence=confidence, polygon=_along(polygon, start, end)))
     return tuple(words)
 
@@ -55,7 +55,7 @@ def _character_spans(
         start = (min(xs) - left) / (right - left)
         end = (max(xs) - left) / (right - left)
         step = (end - start) / len(run)
-        spans.extend((_clamp(start + step * index), _clamp(start + step * (index + 1))) for index in range(len(run)))
+        spans.extend((start + step * index, start + step * (index + 1)) for index in range(len(run)))
     return spans
 
 
