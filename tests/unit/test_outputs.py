@@ -20,6 +20,7 @@ import zlib
 from pathlib import Path
 
 import pikepdf
+import pypdf
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 import pytest
@@ -549,6 +550,22 @@ def test_inherited_resources_and_rotation_are_kept() -> None:
     assert image_streams(pdf_bytes) == image_streams(source)  # the image still found
     assert tokens(extracted_pages(pdf_bytes)[0]) == tokens(doc["text"])
     assert_words_in_their_boxes(pdf_bytes, doc["pages"])
+
+
+def test_an_encrypted_pdf_that_opens_without_a_password_stays_encrypted_with_its_permissions() -> None:
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(source_pdf([(1240, 1754)]))))
+    printing_only = pypdf.constants.UserAccessPermissions.PRINT
+    writer.encrypt(user_password="", owner_password="owner", permissions_flag=printing_only, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    source = out.getvalue()
+    doc = _pdf_result(source, [SPANISH])
+    pdf_bytes = render(doc, source, "application/pdf", ["pdf"])["pdf"].body
+    with pikepdf.open(io.BytesIO(source)) as before, pikepdf.open(io.BytesIO(pdf_bytes)) as after:
+        assert after.is_encrypted
+        assert after.allow == before.allow
+    assert image_streams(pdf_bytes) == image_streams(source)  # as decrypted
+    assert tokens(extracted_pages(pdf_bytes)[0]) == tokens(doc["text"])
 
 
 def test_a_page_count_that_does_not_match_is_refused() -> None:

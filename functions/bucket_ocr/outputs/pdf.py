@@ -255,6 +255,14 @@ def _flate(pdf: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
 
 def _saved(pdf: pikepdf.Pdf) -> bytes:
     out = io.BytesIO()
+    if pdf.is_encrypted:
+        # A source that opened without a password may still be encrypted, its owner's
+        # permissions (no copying, no printing, ...) with it: the copy keeps them. qpdf
+        # then chooses how streams are written (it re-encrypts them): Flate and image
+        # data stay as they are, an uncompressed content stream gets compressed. (qpdf
+        # makes no deterministic /ID for an encrypted file.)
+        pdf.save(out, encryption=True)
+        return out.getvalue()
     # No stream is decoded, recompressed or compressed on the way out: the source's
     # images and content streams (even uncompressed ones) keep their bytes, filters and
     # all; the streams added here are compressed when they are made.
