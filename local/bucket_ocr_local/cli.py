@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     dlq.add_argument("--redrive", action="store_true", help="send every listed record back to the function")
     dlq.add_argument("--json", action="store_true", help="print the messages as JSON")
 
+    backfill = commands.add_parser("backfill", help="OCR objects already in a bucket: enqueue those without a result on the running stack")
+    backfill.add_argument("--bucket", default=None, help="default: the stack's input bucket")
+    backfill.add_argument("--prefix", default="", help="only keys under this prefix")
+    backfill.add_argument("--dry-run", action="store_true", help="count what would be enqueued, send nothing")
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
     invoke = commands.add_parser("invoke", help="run one event file through the function (like `sam local invoke -e`)")
     invoke.add_argument("--event", type=Path, required=True)
     invoke.add_argument("--runtime", choices=RUNTIMES, default="in-process")
@@ -230,6 +236,21 @@ def cmd_dlq(args: argparse.Namespace, base: Path) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace, base: Path) -> int:
+    from bucket_ocr.backfill.cli import print_summary
+    from bucket_ocr.backfill.run import ProgressBar
+    from bucket_ocr_local.backfill import run
+
+    spec = running_spec(base)
+    progress = ProgressBar(enabled=not args.no_progress)
+    try:
+        summary = run(spec, bucket=args.bucket, prefix=args.prefix, dry_run=args.dry_run, progress=progress)
+    finally:
+        progress.close()
+    print_summary(summary)
+    return 1 if summary.failures else 0
+
+
 def cmd_invoke(args: argparse.Namespace, base: Path) -> int:
     from bucket_ocr_local.runtimes import start_runtime
 
@@ -263,6 +284,7 @@ COMMANDS = {
     "drop": cmd_drop,
     "results": cmd_results,
     "dlq": cmd_dlq,
+    "backfill": cmd_backfill,
     "invoke": cmd_invoke,
 }
 
