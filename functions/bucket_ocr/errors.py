@@ -80,6 +80,10 @@ class InvalidObjectOptionsError(PermanentError):
     """Per-object options in the uploader's metadata (x-amz-meta-ocr-*) are not valid."""
 
 
+class OutputNotRenderedError(PermanentError):
+    """An output the object asked for (a searchable PDF of a PDF pikepdf cannot rewrite) cannot be made."""
+
+
 class TransientError(ObjectError):
     """Worth retrying: storage throttling, 5xx, timeouts, an engine crash."""
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bucket_ocr import storage
 from bucket_ocr.documents import ObjectRef, iter_pages
-from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, PermanentError
+from bucket_ocr import outputs
+from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, OutputNotRenderedError, PermanentError
 from bucket_ocr.events.records import ObjectRecord
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.object_options import ObjectOptions, options_from_metadata
@@ -21,10 +22,12 @@ from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics,
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from bucket_ocr.results.keys import result_key_for
-from bucket_ocr.results.store import ResultStore, Sidecar, sidecar_key
+from bucket_ocr.completion import completion_events
+from bucket_ocr.results.store import ExistingResult, ResultStore, Sidecar, output_keys
 from bucket_ocr.settings import Settings
 
 if TYPE_CHECKING:  # the engine package loads PaddleOCR; only its types are wanted here
+    from bucket_ocr.completion.published import CompletionEvents
     from bucket_ocr.engine.text_line import PageReading
 
 
@@ -59,6 +62,7 @@ class ObjectProcessor:
         dead_letters: DeadLetterQueue,
         *,
         claim_times: ClaimTimes | None = None,
+        completion: CompletionEvents | None = None,
     ):
         self._settings = settings
         self._engine = engine
@@ -69,6 +73,9 @@ class ObjectProcessor:
         )
         self._claims = ClaimStore(s3, settings.results_bucket, settings.results_prefix, times=claim_times)
         self._dead_letters = dead_letters
+        self._completion = completion or completion_events(
+            settings.completion, s3=s3, results_bucket=settings.results_bucket, results_prefix=settings.results_prefix
+        )
         self._engine_info = {**engine.describe(), "language": settings.language}
 
     def process(self, record: ObjectRecord, *, attempt: int = 1, request_id: str | None = None) -> Outcome:
@@ -91,11 +98,11 @@ class ObjectProcessor:
                 run.source = self._identify(record, run.source)
                 done = self._already_done(run)
                 if done:
-                    return done
+                    return self._settle_duplicate(run, done)
                 identity = VersionIdentity(record.bucket, record.key, run.source.version_id, run.source.etag)
                 with self._claims.held(identity, finished=lambda: self._result_done(run) is not None, request_id=request_id) as mine:
                     if not mine:
-                        return self._result_done(run) or self._duplicate(run)
+                        return self._settle_duplicate(run, self._result_done(run) or self._duplicate(run))
                     try:
                         return self._recognise(run)
                     except PermanentError as error:  # recorded while the claim is still ours
@@ -120,10 +127,24 @@ class ObjectProcessor:
         What a delivery waiting for another's claim looks for: one HEAD per look."""
         existing = self._results.existing(run.result_key)
         if existing is not None and existing.covers(run.source.etag, run.source.version_id):
+            run.existing = existing
             return self._duplicate(run)
         if existing is not None and existing.is_later_than(run.record.sequencer):
             return self._superseded(run, "the result describes a later upload")
         return None
+
+    def _settle_duplicate(self, run: _Run, outcome: Outcome) -> Outcome:
+        """A duplicate still owes the completion event its first delivery could not publish.
+
+        Here, not in ``_result_done``: that also runs while waiting for another delivery's
+        claim, and publishing there would let both deliveries publish.
+        """
+        if outcome.reason == "duplicate" and self._completion and run.existing is not None:
+            existing = run.existing
+            identity = VersionIdentity(run.record.bucket, run.record.key, existing.source_version_id, existing.source_etag)
+            if self._completion.republish_if_owed(run.result_key, identity):
+                logger.info("completion event published for an earlier result", extra={"result_key": run.result_key})
+        return outcome
 
     def _superseded(self, run: _Run, why: str) -> Outcome:
         logger.info(f"superseded: {why}", extra={"result_key": run.result_key})
@@ -181,7 +202,6 @@ class ObjectProcessor:
         with tracer.provider.in_subsegment("## ocr"):
             self._read_pages(pages, where, timings, page_results)
         timings.total_seconds = time.perf_counter() - run.started
-        sidecars = self._sidecars(run, page_results)
         result = document.succeeded(
             source,
             self._engine_info,
@@ -189,8 +209,9 @@ class ObjectProcessor:
             page_results,
             run.request_id,
             job_tag=run.options.job_tag,
-            outputs=self._output_keys(run, sidecars),
+            outputs=output_keys(run.result_key, run.options.outputs),
         )
+        sidecars = self._sidecars(run, result, download.data)
         written = self._write(run, result, sidecars)
         line_count = sum(len(page.lines) for page in page_results)
         metrics.add_metric(name="DocumentsSucceeded", unit=MetricUnit.Count, value=1)
@@ -208,6 +229,9 @@ class ObjectProcessor:
                 "result_written": written,
             },
         )
+        if written and self._completion:
+            # After the log and metrics: a failed publish (transient) must not hide the work done.
+            self._completion.after_result(result, result_key=run.result_key)
         return Outcome(
             "succeeded" if written else "skipped",
             source.bucket,
@@ -232,18 +256,19 @@ class ObjectProcessor:
             page_results.append(_page_result(len(page_results), image, reading))
             del image  # one decoded page alive at a time
 
-    def _sidecars(self, run: _Run, page_results: list[document.PageResult]) -> list[Sidecar]:
-        sidecars = []
-        if "txt" in run.options.outputs:
-            text = document.PAGE_SEPARATOR.join(page.text for page in page_results)
-            sidecars.append(Sidecar(".txt", text.encode("utf-8"), "text/plain; charset=utf-8"))
-        return sidecars
-
-    @staticmethod
-    def _output_keys(run: _Run, sidecars: list[Sidecar]) -> dict[str, str]:
-        keys = {"json": run.result_key}
-        keys.update({sidecar.suffix.lstrip("."): sidecar_key(run.result_key, sidecar.suffix) for sidecar in sidecars})
-        return keys
+    def _sidecars(self, run: _Run, result: dict[str, Any], source: bytes) -> list[Sidecar]:
+        kinds = [kind for kind in run.options.outputs if kind != "json"]
+        if not kinds:
+            return []
+        where = ObjectRef(run.source.bucket, run.source.key)
+        with tracer.provider.in_subsegment("## outputs"):
+            try:
+                rendered = outputs.render(result, source, run.source.content_type, kinds)
+            except outputs.RenderError as cause:
+                raise OutputNotRenderedError(
+                    f"{', '.join(kinds)} could not be made: {cause}", bucket=where.bucket, key=where.key
+                ) from cause
+        return [Sidecar(item.suffix, item.body, item.content_type) for item in rendered.values()]
 
     def _write(self, run: _Run, result: dict[str, Any], sidecars: Sequence[Sidecar] = ()) -> bool:
         with tracer.provider.in_subsegment("## upload"):
@@ -293,14 +318,17 @@ class ObjectProcessor:
             error,
             run.request_id,
             job_tag=run.options.job_tag if run.options else None,
-            outputs={"json": run.result_key},
+            outputs=output_keys(run.result_key, ("json",)),
         )
+        written = False
         try:
-            self._write(run, failure)
+            written = self._write(run, failure)
         except PermanentError as refused:
             # The letter above holds the event; a result S3 refuses to store (its key, its
             # permissions) must not turn a recorded failure into endless retries.
             logger.error("failed result not written", extra={"error_type": type(refused).__name__, "error": str(refused)})
+        if written and self._completion:
+            self._completion.after_result(failure, result_key=run.result_key)
         return Outcome(
             "failed",
             record.bucket,
@@ -335,4 +363,5 @@ class _Run:
     request_id: str | None
     timings: document.Timings = field(default_factory=document.Timings)
     options: ObjectOptions | None = None  # known once the object is downloaded
+    existing: ExistingResult | None = None  # this version's result, found by a duplicate delivery
     started: float = field(default_factory=time.perf_counter)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
+from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.models.bundles import DEFAULT_BUNDLE
 from bucket_ocr.object_options import InvalidOutputsError, parse_outputs
@@ -42,6 +43,8 @@ class Settings:
     # What is written beside each result (object_options.OUTPUT_KINDS); an object's
     # x-amz-meta-ocr-outputs overrides it for that object.
     outputs: tuple[str, ...] = ("json",)
+    # Where completion events go (completion/): nowhere, EventBridge or a RabbitMQ exchange.
+    completion: CompletionSettings = field(default_factory=CompletionSettings)
     s3_endpoint_url: str | None = None
     sqs_endpoint_url: str | None = None
     cache_dir: Path = Path("/tmp/bucket-ocr")
@@ -69,6 +72,7 @@ class Settings:
                 max_page_pixels=env.integer("OCR_MAX_PAGE_PIXELS", Limits.max_page_pixels, low=1),
             ),
             outputs=_outputs(env),
+            completion=CompletionSettings.read(env),
             s3_endpoint_url=env.optional("OCR_S3_ENDPOINT_URL"),
             sqs_endpoint_url=env.optional("OCR_SQS_ENDPOINT_URL"),
             cache_dir=Path(env.text("OCR_CACHE_DIR", "/tmp/bucket-ocr")),

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from urllib.parse import unquote
 
+import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
@@ -341,3 +342,67 @@ def test_invalid_outputs_in_metadata_fail_the_document_naming_the_key(moto_stack
     assert result["status"] == "failed" and "x-amz-meta-ocr-outputs" in result["error"]["message"]
     [letter] = moto_stack.dead_letters()
     assert letter["error_type"] == "InvalidObjectOptionsError"
+
+
+def _completion_queue(stack):
+    """An SQS queue that an EventBridge rule on the default bus fills with every bucket-ocr event."""
+    events = boto3.client("events", region_name="us-east-1")
+    url = stack.sqs.create_queue(QueueName=f"completions-{stack.input_bucket}")["QueueUrl"]
+    arn = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"all-{stack.input_bucket}", EventPattern=json.dumps({"source": ["bucket-ocr"]}))
+    events.put_targets(Rule=f"all-{stack.input_bucket}", Targets=[{"Id": "queue", "Arn": arn}])
+    return url
+
+
+def _events_in(stack, url):
+    messages = stack.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_each_processed_document_announces_itself_once_on_eventbridge(moto_stack):
+    # Given a function that publishes completion events to the default bus, and a rule that collects them
+    from bucket_ocr.completion.settings import CompletionSettings
+
+    reconfigure(moto_stack, completion=CompletionSettings(backend="eventbridge"))
+    queue = _completion_queue(moto_stack)
+    # When a good upload and a corrupt one are handled, and the good one's event comes again
+    etag = moto_stack.upload("good.png", png(LINES))
+    moto_stack.app.handle(s3_event(moto_stack, "good.png", etag), LambdaContext())
+    bad_etag = moto_stack.upload("bad.png", b"\x89PNG\r\n\x1a\nnot really")
+    moto_stack.app.handle(s3_event(moto_stack, "bad.png", bad_etag), LambdaContext())
+    duplicate = moto_stack.app.handle(s3_event(moto_stack, "good.png", etag), LambdaContext())
+    # Then one event each, after their results, with what a consumer needs; none for the duplicate
+    assert duplicate["outcomes"][0]["reason"] == "duplicate"
+    delivered = {event["detail"]["source"]["key"]: event for event in _events_in(moto_stack, queue)}
+    assert set(delivered) == {"good.png", "bad.png"}
+    good, bad = delivered["good.png"], delivered["bad.png"]
+    assert (good["detail-type"], good["detail"]["status"], good["detail"]["pages"]) == ("OCR Document Succeeded", "succeeded", 1)
+    assert good["detail"]["results"]["json"] == moto_stack.result("good.png")["outputs"]["json"]
+    assert (bad["detail"]["status"], bad["detail"]["error"]["type"]) == ("failed", "CorruptDocumentError")
+    assert _events_in(moto_stack, queue) == []
+
+
+def test_a_searchable_pdf_and_hocr_are_written_beside_the_json_when_asked_for(moto_stack):
+    import pypdfium2
+
+    # Given a function asked for every output, and a scanned PDF
+    reconfigure(moto_stack, outputs=("json", "txt", "pdf", "hocr"))
+    scan = render_text_page(LINES, dpi=150, font_size=14, height=3.0)
+    buffer = io.BytesIO()
+    scan.save(buffer, format="PDF", resolution=150)
+    etag = moto_stack.upload("scan.pdf", buffer.getvalue())
+    # When its event is handled
+    moto_stack.app.handle(s3_event(moto_stack, "scan.pdf", etag), LambdaContext())
+    # Then the result lists each output, and the PDF's text layer says what the JSON says
+    result = moto_stack.result("scan.pdf")
+    assert set(result["outputs"]) == {"json", "txt", "pdf", "hocr"}
+
+    def body(kind):
+        return moto_stack.s3.get_object(Bucket=moto_stack.results_bucket, Key=result["outputs"][kind])
+
+    pdf = pypdfium2.PdfDocument(body("pdf")["Body"].read())
+    extracted = pdf[0].get_textpage().get_text_range()
+    assert extracted.split() == result["text"].split()
+    assert body("pdf")["ContentType"] == "application/pdf"
+    hocr = body("hocr")["Body"].read().decode("utf-8")
+    assert "ocrx_word" in hocr and all(word in hocr for word in result["text"].split())

@@ -19,6 +19,10 @@ HOCR_CONTENT_TYPE = "application/xhtml+xml"
 PDF_CONTENT_TYPE = "application/pdf"
 
 
+class RenderError(Exception):
+    """An output cannot be made from this source (a PDF pikepdf cannot open or rewrite)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     suffix: str  # what replaces ".json" in the result's key
@@ -54,5 +58,12 @@ def render(result: dict, source: bytes, content_type: str | None, kinds: Iterabl
             from bucket_ocr.documents.detect import DocumentType, detect_type
 
             is_pdf = detect_type(source) is DocumentType.PDF
-        out["pdf"] = Rendered(".pdf", searchable_pdf(result, source, is_pdf), PDF_CONTENT_TYPE)
+        import pikepdf
+
+        try:
+            body = searchable_pdf(result, source, is_pdf)
+        except (pikepdf.PdfError, ValueError, OSError) as cause:
+            # PDFium, which rendered the pages, forgives more than qpdf, which rewrites them.
+            raise RenderError(f"searchable PDF: {type(cause).__name__}: {cause}") from cause
+        out["pdf"] = Rendered(".pdf", body, PDF_CONTENT_TYPE)
     return out

@@ -78,6 +78,11 @@ def sidecar_key(result_key: str, suffix: str) -> str:
     return result_key.removesuffix(".json") + suffix
 
 
+def output_keys(result_key: str, kinds: Sequence[str]) -> dict[str, str]:
+    """Where each output kind of a result goes: ``{"json": result_key, "pdf": "….pdf", ...}``."""
+    return {kind: result_key if kind == "json" else sidecar_key(result_key, f".{kind}") for kind in kinds}
+
+
 class ResultStore:
     def __init__(self, s3: Any, bucket: str):
         self._s3 = s3
