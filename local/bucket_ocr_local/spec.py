@@ -20,6 +20,7 @@ SPEC_FILE = "stack.json"
 # test harness) would be sent along with the local credentials and MinIO rejects it.
 UNSET_FOR_FUNCTION = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 REGION = "us-east-1"
+COMPLETION_EXCHANGE = "ocr-completions"
 
 
 @dataclass
@@ -75,6 +76,8 @@ class StackSpec:
         if self.broker_url:
             env["OCR_BROKER_URL"] = self.broker_url
             env["OCR_DELIVERY_LIMIT"] = str(self.delivery_limit)
+            # As infra/ deploys it: one completion event per document on a topic exchange.
+            env["OCR_COMPLETION_EVENTS"] = f"{self.broker_url}?exchange={COMPLETION_EXCHANGE}"
         env.update(self.function_env)
         return env
 

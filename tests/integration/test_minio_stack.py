@@ -444,3 +444,40 @@ def test_the_uploaders_job_tag_and_outputs_are_honoured_and_a_bad_one_is_dead_le
     assert "x-amz-meta-ocr-job-tag" in failed["error"]["message"]
     [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, "bad tag.png"), timeout=30, what="the dead letter")
     assert letter.error_type == "InvalidObjectOptionsError"
+
+
+def test_each_document_announces_itself_on_the_completion_exchange(minio_stack, minio_bucket):
+    # given a consumer's queue bound to the completion exchange the workers publish to
+    from bucket_ocr_local.spec import COMPLETION_EXCHANGE
+
+    queue = f"completions-{minio_bucket}"
+    with closing(connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")) as connection:
+        channel = connection.channel()
+        channel.exchange_declare(COMPLETION_EXCHANGE, "topic", durable=True)
+        channel.queue_declare(queue, durable=True)
+        channel.queue_bind(queue, COMPLETION_EXCHANGE, routing_key="document.*")
+    s3 = minio_stack.spec.client("s3")
+
+    # when a good and a corrupt upload are read
+    s3.put_object(Bucket=minio_bucket, Key="good.png", Body=png_of("INVOICE 7731"), Metadata={"ocr-job-tag": "batch-9"})
+    s3.put_object(Bucket=minio_bucket, Key="bad.png", Body=CORRUPT_PNG)
+    wait_for_result(minio_stack.spec, minio_bucket, "good.png")
+    wait_for_result(minio_stack.spec, minio_bucket, "bad.png")
+
+    # then each has exactly one event, routed by its status, carrying the uploader's tag
+    def received() -> list[tuple[str, dict]]:
+        messages = []
+        with closing(connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")) as connection:
+            channel = connection.channel()
+            while True:
+                method, _, body = channel.basic_get(queue, auto_ack=True)
+                if method is None:
+                    return messages
+                messages.append((method.routing_key, json.loads(body)))
+
+    events: list[tuple[str, dict]] = []
+    wait_for(lambda: events.extend(received()) or len(events) >= 2, timeout=30, what="two completion events")
+    by_key = {event["source"]["key"]: (routing_key, event) for routing_key, event in events}
+    assert len(events) == 2 and set(by_key) == {"good.png", "bad.png"}
+    assert by_key["good.png"][0] == "document.succeeded" and by_key["good.png"][1]["job_tag"] == "batch-9"
+    assert by_key["bad.png"][0] == "document.failed" and by_key["bad.png"][1]["error"]["type"] == "CorruptDocumentError"
