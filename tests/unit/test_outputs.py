@@ -700,3 +700,11 @@ def test_the_text_layer_font_is_embedded_with_a_tounicode_map() -> None:
             if str(instruction.operator) == "Tr"
         }
         assert modes == {3}
+
+
+def test_a_pdf_qpdf_cannot_open_is_a_render_error_the_function_can_name() -> None:
+    from bucket_ocr.outputs import RenderError
+
+    doc = _pdf_result(source_pdf([(1240, 1754)]), [SPANISH])
+    with pytest.raises(RenderError, match="searchable PDF"):
+        render(doc, b"%PDF-1.4\nnot a pdf at all", "application/pdf", ["pdf"])

@@ -62,8 +62,9 @@ def render(result: dict, source: bytes, content_type: str | None, kinds: Iterabl
 
         try:
             body = searchable_pdf(result, source, is_pdf)
-        except (pikepdf.PdfError, ValueError, OSError) as cause:
+        except (pikepdf.PdfError, OSError) as cause:
             # PDFium, which rendered the pages, forgives more than qpdf, which rewrites them.
+            # A ValueError is a result that does not fit its source: our bug, left to surface.
             raise RenderError(f"searchable PDF: {type(cause).__name__}: {cause}") from cause
         out["pdf"] = Rendered(".pdf", body, PDF_CONTENT_TYPE)
     return out

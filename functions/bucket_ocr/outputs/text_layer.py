@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pikepdf
 from pikepdf import Array, ContentStreamInstruction, Dictionary, Name, Operator
 
+from bucket_ocr.outputs import RenderError
 from bucket_ocr.outputs.geometry import PageFrame, Point, word_corners
 from bucket_ocr.outputs.glyphless import ADVANCE, ASCENT, DESCENT, GLYPHLESS_TTF, UNITS_PER_EM
 
@@ -44,7 +45,7 @@ class CodeTable:
             code = self.codes.get(char)
             if code is None:
                 if len(self.codes) >= _MAX_CODES:
-                    raise ValueError(f"more than {_MAX_CODES} distinct characters in one document")
+                    raise RenderError(f"more than {_MAX_CODES} distinct characters in one document")
                 code = self.codes[char] = len(self.codes) + 1
             out += code.to_bytes(2, "big")
         return bytes(out)
