@@ -10,11 +10,12 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from bucket_ocr_bench import contestants as contest
-from bucket_ocr_bench import cost, environment, once_per_run, report, summary
+from bucket_ocr_bench import cost, environment, once_per_run, outputs_cost, report, summary
 from bucket_ocr_bench.corpus import EXTRA_KINDS, ROTATED, UPRIGHT, CorpusPage, build_corpus, check_kinds
 from bucket_ocr_bench.errors import BenchError
 
@@ -41,7 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pdf-pages", type=int, default=20, help="pages of the PDF whose peak RSS is measured (0: skip)")
     parser.add_argument("--soak-pages", type=int, default=60, help="pages one warm instance reads for RSS growth (0: skip)")
     parser.add_argument("--throughput-pages", type=int, default=8, help="pages for pages/minute at 1 and 2 workers (0: skip)")
-    parser.add_argument("--no-function-path", action="store_true", help="skip the moto upload -> result path")
+    parser.add_argument(
+        "--outputs-pages",
+        type=int,
+        default=None,
+        help="upright pages whose function-path result is rendered to a searchable PDF and hOCR, timing the "
+        "extra seconds a page (default: every upright page; 0: skip; needs the function path)",
+    )
+    parser.add_argument(
+        "--no-function-path", action="store_true", help="skip the moto upload -> result path (and the outputs figure)"
+    )
     return parser
 
 
@@ -106,10 +116,11 @@ def run(args: argparse.Namespace, log) -> list[Path]:
 
     log("per page, bare engines")
     figures = engine_figures(corpus, loaded, settings.pdf_dpi, log, reads=_reads)
+    results: dict[str, dict[str, Any]] = {}  # the function path's result documents, by page id
     if not args.no_function_path:
         log("per page, full function path on a moto server")
         with MotoFunctionPath(engine, str(models_dir), {**os.environ, **function_env}) as path:
-            figures += function_figures(corpus, path, contest.TUNED, log)
+            figures += function_figures(corpus, path, contest.TUNED, log, results=results)
     del loaded  # free the in-process engines before measuring memory in children
 
     once: dict[str, Any] = {}
@@ -127,6 +138,14 @@ def run(args: argparse.Namespace, log) -> list[Path]:
         once["throughput"] = once_per_run.throughput(
             a4, models_dir, function_env, child_env, args.throughput_pages
         )
+
+    outputs_pages = len(a4.pages) if args.outputs_pages is None else min(args.outputs_pages, len(a4.pages))
+    if outputs_pages > 0 and results:
+        log(f"searchable PDF and hOCR of {outputs_pages} pages' results")
+        rendered = replace(a4, pages=a4.pages[:outputs_pages])
+        once["outputs"] = outputs_cost.summarise(outputs_cost.measure(rendered, results, log=log))
+    elif outputs_pages > 0:
+        log("no searchable PDF / hOCR figure: it renders the function path's results (--no-function-path)")
 
     stats = summary.aggregate(figures)
     overhead = summary.function_overhead(figures, contest.TUNED)
@@ -151,6 +170,7 @@ def run(args: argparse.Namespace, log) -> list[Path]:
             "corpus": str(corpus.directory),
             "soak_pages": args.soak_pages,
             "pdf_pages": args.pdf_pages,
+            "outputs_pages": outputs_pages if results else 0,
         },
         "machine": machine,
         "contestants": {c.name: c.describe() for c in _described(engine, models_dir, settings, names)},

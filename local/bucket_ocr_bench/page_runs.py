@@ -105,11 +105,20 @@ def engine_figures(
     return figures
 
 
-def function_figures(corpus: Corpus, path: MotoFunctionPath, contestant_name: str, log: Log) -> list[PageFigure]:
+def function_figures(
+    corpus: Corpus,
+    path: MotoFunctionPath,
+    contestant_name: str,
+    log: Log,
+    results: dict[str, dict[str, Any]] | None = None,
+) -> list[PageFigure]:
+    """Each page through the function; `results`, if given, gets each page's result document by page id."""
     figures = []
     for page in corpus.pages:
         cpu = time.process_time()
         run = path.run(f"corpus/{page.file_name}", corpus.data(page), page.content_type)
+        if results is not None:
+            results[page.page_id] = run.result
         timings = run.result["timings"]
         errors = character_errors(page.text, run.result["text"])
         figures.append(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bucket_ocr_bench import outputs_cost
 from bucket_ocr_bench.corpus import KIND_TITLES
 
 
@@ -97,6 +98,7 @@ def _once_rows(once: dict[str, Any], report: dict[str, Any]) -> list[tuple[str, 
         if figure:
             rows.append((f"pages/minute, {figure['workers']} worker(s) x {figure['threads_per_worker']} threads",
                          _fmt(figure["pages_per_minute"], "{:.1f}")))
+    rows += outputs_cost.report_rows(once.get("outputs"))
     overhead = report.get("function_overhead")
     if overhead:
         rows.append(("function path / decode + OCR in the same invocation", f"{overhead['ratio']:.3f} ({overhead['overhead_percent']:+.1f}%)"))

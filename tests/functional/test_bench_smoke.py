@@ -92,6 +92,7 @@ def test_once_per_run_figures_cost_and_targets_are_present(bench_run: tuple[Path
     for key in ("1_workers", "2_workers"):
         assert once["throughput"][key]["pages_per_minute"] > 0
     assert report["function_overhead"]["ratio"] >= 1.0
+    assert all(once["outputs"]["median_seconds_per_page"][kind] > 0 for kind in ("pdf", "hocr"))
     assert set(report["contestants"]) == set(contestants)
     assert "default pipeline settings" in report["contestants"]["paddleocr-defaults"]["means"]
     for label, cost in report["cost"].items():

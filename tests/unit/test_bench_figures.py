@@ -100,22 +100,22 @@ def test_orientation_counts_wrong_turns_per_kind_and_leaves_unknown_ones_out() -
 def test_report_puts_kind_rows_beside_the_a4_headline() -> None:
     figures = _mixed_figures()
     stats = aggregate(figures)
-    report = {
-        "run": {"pages": 2, "other_kind_pages": 3, "seed": 1},
-        "summary": stats,
-        "by_kind": by_kind(figures),
-        "orientation": orientation(figures, "bucket-ocr"),
-        "kind_contestants": "everyone everywhere",
-        "cost": {},
-        "once_per_run": {},
-        "targets": judge({}),
-        "contestants": {},
-        "prices": "",
-        "machine": {},
-    }
+    report = a_report(
+        run={"pages": 2, "other_kind_pages": 3, "seed": 1},
+        summary=stats,
+        by_kind=by_kind(figures),
+        orientation=orientation(figures, "bucket-ocr"),
+        kind_contestants="everyone everywhere",
+    )
     text = markdown(report)
     assert "2 upright A4 pages + 3 pages of other kinds" in text
     assert "| bucket-ocr | rotated | 2 | 40.00% | 70.00% | 8.00 |" in text
     assert "| rotated-90 | 1 of 1 | 0.030 |" in text
     assert "| receipt | n/a (no orientation step in this engine) | n/a |" in text
     assert text.index("| bucket-ocr | 2 | 2.00 |") < text.index("### Per page kind")
+
+
+def a_report(**parts: object) -> dict:
+    """What `report.markdown` reads, with no figures but `parts`."""
+    base = {"run": {"pages": 1, "seed": 1}, "summary": {}, "cost": {}, "once_per_run": {}, "targets": judge({})}
+    return {**base, "contestants": {}, "prices": "", "machine": {}, **parts}
