@@ -17,11 +17,11 @@ import pytest
 from moto import mock_aws
 
 from bucket_ocr.app import OcrApp
-from bucket_ocr.clients import make_clients
 from bucket_ocr.engine import EngineConfig, OcrEngine
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.settings import Settings
 from tests.support.models_fixture import built_models_dir  # noqa: F401  (session fixture)
+from tests.support.moto_app import app_on_moto
 from tests.support.result_checks import check_result
 
 
@@ -95,22 +95,8 @@ def moto_stack(engine, built_models_dir):  # noqa: F811
     with mock_aws():
         suffix = f"{next(_unique)}-{uuid.uuid4().hex[:8]}"
         input_bucket, results_bucket = f"ocr-in-{suffix}", f"ocr-out-{suffix}"
-        s3 = boto3.client("s3", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        s3.create_bucket(Bucket=input_bucket)
-        s3.create_bucket(Bucket=results_bucket)
-        dlq_url = sqs.create_queue(QueueName=f"ocr-dlq-{suffix}")["QueueUrl"]
-        settings = Settings.from_env(
-            {
-                "OCR_RESULTS_BUCKET": results_bucket,
-                "OCR_DEAD_LETTER_QUEUE_URL": dlq_url,
-                "OCR_MODELS_DIR": str(built_models_dir),
-                "OCR_SOURCE_BUCKETS": input_bucket,
-            }
-        )
-        # Clients come after moto starts, as the handler makes them after settings.
-        app_s3, app_sqs = make_clients(settings)
-        yield MotoStack(OcrApp(settings, engine, app_s3, app_sqs), s3, sqs, input_bucket, results_bucket, dlq_url, settings)
+        s3, sqs, dlq_url, app = app_on_moto(built_models_dir, input_bucket, results_bucket, engine)
+        yield MotoStack(app, s3, sqs, input_bucket, results_bucket, dlq_url, app.settings)
 
 
 @pytest.fixture(autouse=True)

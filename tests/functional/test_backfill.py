@@ -17,7 +17,8 @@ from PIL import Image
 
 from bucket_ocr.backfill import cli as backfill_cli
 from bucket_ocr.events.routing import records_from_sqs_body
-from tests.functional.test_batch_operations import OneLineEngine, app_on_moto
+from tests.functional.test_batch_operations import OneLineEngine
+from tests.support.moto_app import app_on_moto
 from tests.support.events import sqs_wrap
 from tests.support.lambda_context import LambdaContext
 

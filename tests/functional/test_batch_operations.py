@@ -17,12 +17,10 @@ import pytest
 from moto import mock_aws
 from PIL import Image
 
-from bucket_ocr.app import OcrApp
-from bucket_ocr.clients import make_clients
 from bucket_ocr.results.keys import result_key_for
-from bucket_ocr.settings import Settings
 from tests.support.events import load_event
 from tests.support.lambda_context import LambdaContext
+from tests.support.moto_app import app_on_moto
 
 pytestmark = pytest.mark.functional
 
@@ -86,26 +84,6 @@ class World:
     def dead_letters(self) -> list[dict]:
         batch = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
         return [json.loads(message["Body"]) for message in batch]
-
-
-def app_on_moto(tmp_path, source: str, results: str, engine, **environment: str):
-    """Buckets, a dead-letter queue and an app around ``engine``, inside a running mock_aws."""
-    s3 = boto3.client("s3", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    s3.create_bucket(Bucket=source)
-    s3.create_bucket(Bucket=results)
-    dlq = sqs.create_queue(QueueName=f"{source}-dlq")["QueueUrl"]
-    settings = Settings.from_env(
-        {
-            "OCR_RESULTS_BUCKET": results,
-            "OCR_DEAD_LETTER_QUEUE_URL": dlq,
-            "OCR_MODELS_DIR": str(tmp_path),
-            "OCR_SOURCE_BUCKETS": source,
-            **environment,
-        }
-    )
-    app_s3, app_sqs = make_clients(settings)
-    return s3, sqs, dlq, OcrApp(settings, engine, app_s3, app_sqs)
 
 
 @pytest.fixture
