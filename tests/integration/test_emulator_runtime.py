@@ -66,7 +66,7 @@ def test_a_malformed_event_returns_a_lambda_error_payload_naming_the_error(emula
     # then the emulator answers as Lambda does: an error payload with the error's type
     assert status == 200
     assert payload["errorType"] == "UnrecognizedEventError"
-    assert "not an S3, SQS, SNS, EventBridge, MinIO or direct" in payload["errorMessage"]
+    assert "not an S3, SQS, SNS, EventBridge, MinIO, S3 Batch Operations or direct" in payload["errorMessage"]
     assert payload["stackTrace"]
 
 
