@@ -8,9 +8,10 @@ each one ate the win).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import onnx
@@ -34,7 +35,7 @@ def quantize_int8(model: onnx.ModelProto, samples: Sequence[np.ndarray], float_n
             sample = next(self._samples, None)
             return None if sample is None else {input_name: sample}
 
-    with tempfile.TemporaryDirectory(prefix="bucket-ocr-quantize-") as work:
+    with tempfile.TemporaryDirectory(prefix="bucket-ocr-quantize-") as work, _quiet_onnxruntime():
         source, prepared, quantized = (Path(work) / name for name in ("float.onnx", "prepared.onnx", "int8.onnx"))
         onnx.save(model, source)
         try:
@@ -59,6 +60,20 @@ def quantize_int8(model: onnx.ModelProto, samples: Sequence[np.ndarray], float_n
         except Exception as exc:  # onnxruntime's quantiser raises bare exceptions
             raise BundleBuildError(f"int8 quantisation failed: {exc}") from exc
         return onnx.load(quantized)
+
+
+@contextlib.contextmanager
+def _quiet_onnxruntime() -> Iterator[None]:
+    """The quantiser's sessions log a warning for every initializer their graph
+    optimiser drops (39 lines on a first `local/run demo`): expected, and noise to a
+    newcomer. Errors still print."""
+    import onnxruntime
+
+    onnxruntime.set_default_logger_severity(3)
+    try:
+        yield
+    finally:
+        onnxruntime.set_default_logger_severity(2)  # ORT's default; it offers no getter
 
 
 def after_last(op_type: str, before: str | None = None) -> FloatNodes:
