@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bucket_ocr.errors import InvalidObjectOptionsError
-
-OUTPUT_KINDS = ("json", "txt", "pdf", "hocr")
+from bucket_ocr.outputs import KINDS as OUTPUT_KINDS
 JOB_TAG_KEY = "ocr-job-tag"
 OUTPUTS_KEY = "ocr-outputs"
 # Textract's JobTag rule, so a tag that works there works here.

@@ -7,13 +7,13 @@ Lambda, so workers, the emulator and tests all run this very path.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bucket_ocr import storage
+from bucket_ocr import outputs, storage
+from bucket_ocr.completion import completion_events
 from bucket_ocr.documents import ObjectRef, iter_pages
-from bucket_ocr import outputs
 from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, OutputNotRenderedError, PermanentError
 from bucket_ocr.events.records import ObjectRecord
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
@@ -22,7 +22,6 @@ from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics,
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from bucket_ocr.results.keys import result_key_for
-from bucket_ocr.completion import completion_events
 from bucket_ocr.results.store import ExistingResult, ResultStore, Sidecar, output_keys
 from bucket_ocr.settings import Settings
 
