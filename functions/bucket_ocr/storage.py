@@ -20,6 +20,10 @@ from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import DocumentTooLargeError, ObjectNotFoundError, StorageRejectedError, StorageUnavailableError
 
 _GONE = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound"}
+# What S3 answers a HEAD of a key that is not there (the bucket is), and what it answers
+# instead to a caller without s3:ListBucket.
+KEY_NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+ACCESS_DENIED = frozenset({"403", "AccessDenied", "Forbidden"})
 # 4xx answers that mean "not now" rather than "not this".
 _RETRYABLE_CLIENT_ERRORS = {
     "RequestTimeout",

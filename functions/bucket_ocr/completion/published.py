@@ -31,7 +31,7 @@ from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import OcrFunctionError
 from bucket_ocr.observability import MetricUnit, logger, metrics
 from bucket_ocr.results.claims import VersionIdentity
-from bucket_ocr.storage import error_code, storage_errors
+from bucket_ocr.storage import ACCESS_DENIED, KEY_NOT_FOUND, error_code, storage_errors
 
 # Under the results prefix beside the claims, so a results bucket that is also a source
 # ignores markers as its own output, and the function's grant on the prefix covers them.
@@ -40,9 +40,6 @@ EVENTS_FOLDER = ".events/"
 # moment should not cost the retry of a whole delivery (an hour, under SQS's visibility
 # timeout in queued mode).
 PUBLISH_PAUSES = (0.5, 1.0, 2.0, 4.0)
-_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
-# S3 answers a HEAD of a missing key with 403 to a caller without s3:ListBucket.
-_DENIED = {"403", "AccessDenied", "Forbidden"}
 _MARKED = "event-id"
 
 
@@ -70,7 +67,7 @@ def owes_event(s3: Any, results_bucket: str, key: str) -> bool:
         try:
             s3.head_object(Bucket=results_bucket, Key=key)
         except ClientError as error:
-            if error_code(error) in _NOT_FOUND | _DENIED:
+            if error_code(error) in KEY_NOT_FOUND | ACCESS_DENIED:
                 return True
             raise
     return False
@@ -174,7 +171,7 @@ class CompletionEvents:
             try:
                 body = self._s3.get_object(Bucket=self._bucket, Key=result_key)["Body"].read()
             except ClientError as error:
-                if error_code(error) in _NOT_FOUND:
+                if error_code(error) in KEY_NOT_FOUND:
                     return None
                 raise
         return json.loads(body)

@@ -30,7 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import DocumentBusyError
 from bucket_ocr.observability import logger
-from bucket_ocr.storage import clean_etag, error_code, is_precondition_failure, storage_errors
+from bucket_ocr.storage import KEY_NOT_FOUND, clean_etag, error_code, is_precondition_failure, storage_errors
 
 CLAIMS_FOLDER = ".claims/"
 # Storage that is away for a moment (a MinIO restart) should not leave the claim to
@@ -137,7 +137,7 @@ class ClaimStore:
         try:
             head = self._s3.head_object(Bucket=where.bucket, Key=where.key)
         except ClientError as error:
-            if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+            if error_code(error) in KEY_NOT_FOUND:
                 return None  # released between our two requests: the next attempt takes it
             raise
         age = _server_now(head) - head["LastModified"].timestamp()

@@ -23,13 +23,19 @@ from botocore.exceptions import ClientError
 from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import StorageUnavailableError
 from bucket_ocr.observability import logger
-from bucket_ocr.storage import clean_etag, error_code, is_precondition_failure, storage_errors
+from bucket_ocr.storage import (
+    ACCESS_DENIED,
+    KEY_NOT_FOUND,
+    clean_etag,
+    error_code,
+    is_precondition_failure,
+    storage_errors,
+)
 
 _ETAG = "source-etag"
 _VERSION = "source-version-id"
 _SEQUENCER = "source-sequencer"
 _STATUS = "status"
-_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 # Each lost race means another write landed in between; this many in a row means the key
 # is being rewritten faster than we can read it, which a later retry resolves.
 _WRITE_ATTEMPTS = 5
@@ -95,9 +101,9 @@ class ResultStore:
             try:
                 response = self._s3.head_object(Bucket=self._bucket, Key=result_key)
             except ClientError as error:
-                if error_code(error) in _NOT_FOUND:
+                if error_code(error) in KEY_NOT_FOUND:
                     return None
-                if error_code(error) in {"403", "AccessDenied", "Forbidden"}:
+                if error_code(error) in ACCESS_DENIED:
                     # S3 answers a HEAD of a missing key with 403 instead of 404 to a caller
                     # without s3:ListBucket. Treated as "no usable result": the run goes on,
                     # and the conditional write still keeps results ordered.
