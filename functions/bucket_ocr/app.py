@@ -86,7 +86,9 @@ class OcrApp:
             try:
                 outcomes.append(self.processor.process(record, attempt=attempt, request_id=request_id))
             except TransientError as error:
-                logger.exception("transient failure: the event will be retried", extra={"error_type": type(error).__name__})
+                logger.exception(
+                    "transient failure: the event will be retried", extra={"error_type": type(error).__name__}
+                )
                 count_failure(type(error).__name__)
                 retry.append(error)
         if retry:
@@ -121,7 +123,9 @@ class OcrApp:
 
     def _batch_task(self, task: BatchTask, request_id: str | None) -> dict[str, Any]:
         if task.record is None:
-            logger.warning("unreadable S3 Batch Operations task", extra={"task_id": task.task_id, "error": task.problem})
+            logger.warning(
+                "unreadable S3 Batch Operations task", extra={"task_id": task.task_id, "error": task.problem}
+            )
             count_failure("MalformedEventError")
             return task_result(task.task_id, "PermanentFailure", f"MalformedEventError: {task.problem}")
         try:
@@ -136,7 +140,9 @@ class OcrApp:
             count_failure(type(error).__name__)
             return task_result(task.task_id, "PermanentFailure", f"{type(error).__name__}: {error}")
         except Exception as error:  # a bug: retried like any unexpected failure, and logged with its traceback
-            logger.exception("unexpected failure: S3 Batch Operations retries the task", extra={"task_id": task.task_id})
+            logger.exception(
+                "unexpected failure: S3 Batch Operations retries the task", extra={"task_id": task.task_id}
+            )
             count_failure("UnhandledError")
             return task_result(task.task_id, "TemporaryFailure", f"{type(error).__name__}: {error}")
         code, text = batch_result_of(outcome, self.settings.results_bucket)

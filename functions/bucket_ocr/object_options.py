@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bucket_ocr.errors import InvalidObjectOptionsError
 from bucket_ocr.outputs import KINDS as OUTPUT_KINDS
+
 JOB_TAG_KEY = "ocr-job-tag"
 OUTPUTS_KEY = "ocr-outputs"
 # Textract's JobTag rule, so a tag that works there works here.
@@ -34,7 +35,9 @@ def parse_outputs(raw: str) -> tuple[str, ...]:
     wanted = {part.strip().lower() for part in raw.split(",") if part.strip()}
     unknown = sorted(wanted - set(OUTPUT_KINDS))
     if unknown:
-        raise InvalidOutputsError(f"unknown output {', '.join(map(repr, unknown))}; choose from {', '.join(OUTPUT_KINDS)}")
+        raise InvalidOutputsError(
+            f"unknown output {', '.join(map(repr, unknown))}; choose from {', '.join(OUTPUT_KINDS)}"
+        )
     return tuple(kind for kind in OUTPUT_KINDS if kind in wanted or kind == "json")
 
 

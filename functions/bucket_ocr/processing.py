@@ -99,7 +99,9 @@ class ObjectProcessor:
                 if done:
                     return self._settle_duplicate(run, done)
                 identity = VersionIdentity(record.bucket, record.key, run.source.version_id, run.source.etag)
-                with self._claims.held(identity, finished=lambda: self._result_done(run) is not None, request_id=request_id) as mine:
+                with self._claims.held(
+                    identity, finished=lambda: self._result_done(run) is not None, request_id=request_id
+                ) as mine:
                     if not mine:
                         return self._settle_duplicate(run, self._result_done(run) or self._duplicate(run))
                     try:
@@ -140,7 +142,9 @@ class ObjectProcessor:
         """
         if outcome.reason == "duplicate" and self._completion and run.existing is not None:
             existing = run.existing
-            identity = VersionIdentity(run.record.bucket, run.record.key, existing.source_version_id, existing.source_etag)
+            identity = VersionIdentity(
+                run.record.bucket, run.record.key, existing.source_version_id, existing.source_etag
+            )
             if self._completion.republish_if_owed(run.result_key, identity):
                 logger.info("completion event published for an earlier result", extra={"result_key": run.result_key})
         return outcome
@@ -183,9 +187,7 @@ class ObjectProcessor:
                 self._s3, where, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
             )
         timings.download_seconds = time.perf_counter() - clock
-        doc_type, pages = iter_pages(
-            download.data, where, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi
-        )
+        doc_type, pages = iter_pages(download.data, where, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi)
         run.source = source = replace(
             source,
             etag=download.etag or source.etag,
@@ -325,7 +327,9 @@ class ObjectProcessor:
         except PermanentError as refused:
             # The letter above holds the event; a result S3 refuses to store (its key, its
             # permissions) must not turn a recorded failure into endless retries.
-            logger.error("failed result not written", extra={"error_type": type(refused).__name__, "error": str(refused)})
+            logger.error(
+                "failed result not written", extra={"error_type": type(refused).__name__, "error": str(refused)}
+            )
         if written and self._completion:
             self._completion.after_result(failure, result_key=run.result_key)
         return Outcome(

@@ -61,13 +61,17 @@ def storage_errors(where: ObjectRef, action: str, *, missing_is_permanent: bool 
         code = error_code(cause)
         if code in _GONE:
             if missing_is_permanent:
-                raise ObjectNotFoundError(f"{action}: object not found ({code})", bucket=where.bucket, key=where.key) from cause
+                raise ObjectNotFoundError(
+                    f"{action}: object not found ({code})", bucket=where.bucket, key=where.key
+                ) from cause
             raise StorageUnavailableError(f"{action} failed: {code}", bucket=where.bucket, key=where.key) from cause
         if is_refusal(cause):
             raise StorageRejectedError(
                 f"{action} refused by storage: {code} (HTTP {http_status(cause)})", bucket=where.bucket, key=where.key
             ) from cause
-        raise StorageUnavailableError(f"{action} failed: {code or cause}", bucket=where.bucket, key=where.key) from cause
+        raise StorageUnavailableError(
+            f"{action} failed: {code or cause}", bucket=where.bucket, key=where.key
+        ) from cause
     except BotoCoreError as cause:
         raise StorageUnavailableError(f"{action} failed: {cause}", bucket=where.bucket, key=where.key) from cause
 

@@ -45,10 +45,10 @@ def _pages(data: bytes, name: str, pdf_dpi: int):
 
 def cold_start(args: dict[str, Any]) -> dict[str, Any]:
     before_import = time.perf_counter()
-    from bucket_ocr_bench.engine_factory import load_function_engine
+    import paddleocr  # noqa: F401
 
     import bucket_ocr.engine  # noqa: F401  (the import is what is measured)
-    import paddleocr  # noqa: F401
+    from bucket_ocr_bench.engine_factory import load_function_engine
 
     imported = time.perf_counter()
     load_function_engine(Path(args["models_dir"]), args["environ"])
@@ -143,7 +143,12 @@ def throughput_worker(args: dict[str, Any]) -> dict[str, Any]:
     for path in map(Path, args["files"]):
         for image in _pages(path.read_bytes(), path.name, settings.pdf_dpi):
             engine.recognize(image)
-    return {"started": started, "finished": time.time(), "pages": len(args["files"]), "threads": engine.describe()["settings"]["cpu_threads"]}
+    return {
+        "started": started,
+        "finished": time.time(),
+        "pages": len(args["files"]),
+        "threads": engine.describe()["settings"]["cpu_threads"],
+    }
 
 
 TASKS = {"cold-start": cold_start, "pdf-memory": pdf_memory, "soak": soak, "throughput-worker": throughput_worker}

@@ -10,9 +10,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from bucket_ocr_bench import contestants as contest
 from bucket_ocr_bench import cost, environment, once_per_run, outputs_cost, report, summary
@@ -26,7 +27,9 @@ DEFAULT_OUT = Path(".work/bench")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bucket-ocr-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where results.json/.md/.png and the corpus go")
-    parser.add_argument("--models-dir", type=Path, default=None, help="built bundles (default: $OCR_MODELS_DIR or .work/models)")
+    parser.add_argument(
+        "--models-dir", type=Path, default=None, help="built bundles (default: $OCR_MODELS_DIR or .work/models)"
+    )
     parser.add_argument("--pages", type=int, default=8, help="upright A4 corpus pages (cycle format x language x DPI)")
     parser.add_argument(
         "--kinds",
@@ -39,9 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--lambda-memory-mb", type=int, default=3008, help="configured function memory (template.yaml)")
     parser.add_argument("--cold-starts", type=int, default=3, help="fresh processes timed for the cold start")
-    parser.add_argument("--pdf-pages", type=int, default=20, help="pages of the PDF whose peak RSS is measured (0: skip)")
-    parser.add_argument("--soak-pages", type=int, default=60, help="pages one warm instance reads for RSS growth (0: skip)")
-    parser.add_argument("--throughput-pages", type=int, default=8, help="pages for pages/minute at 1 and 2 workers (0: skip)")
+    parser.add_argument(
+        "--pdf-pages", type=int, default=20, help="pages of the PDF whose peak RSS is measured (0: skip)"
+    )
+    parser.add_argument(
+        "--soak-pages", type=int, default=60, help="pages one warm instance reads for RSS growth (0: skip)"
+    )
+    parser.add_argument(
+        "--throughput-pages", type=int, default=8, help="pages for pages/minute at 1 and 2 workers (0: skip)"
+    )
     parser.add_argument(
         "--outputs-pages",
         type=int,
@@ -135,9 +144,7 @@ def run(args: argparse.Namespace, log) -> list[Path]:
         once["soak"] = once_per_run.soak(a4, models_dir, function_env, child_env, args.soak_pages)
     if args.throughput_pages > 0:
         log("throughput, 1 and 2 workers")
-        once["throughput"] = once_per_run.throughput(
-            a4, models_dir, function_env, child_env, args.throughput_pages
-        )
+        once["throughput"] = once_per_run.throughput(a4, models_dir, function_env, child_env, args.throughput_pages)
 
     outputs_pages = len(a4.pages) if args.outputs_pages is None else min(args.outputs_pages, len(a4.pages))
     if outputs_pages > 0 and results:
@@ -149,7 +156,10 @@ def run(args: argparse.Namespace, log) -> list[Path]:
 
     stats = summary.aggregate(figures)
     overhead = summary.function_overhead(figures, contest.TUNED)
-    costs = {label: cost.cost_per_1000_pages(item["median_seconds_per_page"], args.lambda_memory_mb) for label, item in stats.items()}
+    costs = {
+        label: cost.cost_per_1000_pages(item["median_seconds_per_page"], args.lambda_memory_mb)
+        for label, item in stats.items()
+    }
     function_label = f"{contest.TUNED} (function path)"
     measured = {
         "median_seconds_per_page_function": stats.get(function_label, {}).get("median_seconds_per_page"),

@@ -164,12 +164,16 @@ def build_corpus(directory: Path, pages: int, seed: int, kinds: Collection[str] 
         pages=tuple(built),
         sources={lang: [asdict(f) for f in source.files] for lang, source in sources.items()},
     )
-    (directory / "corpus.json").write_text(json.dumps(corpus.manifest(), ensure_ascii=False, indent=1), encoding="utf-8")
+    (directory / "corpus.json").write_text(
+        json.dumps(corpus.manifest(), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return corpus
 
 
 def _store(directory: Path, page: CorpusPage, image: Image.Image) -> CorpusPage:
-    (directory / page.file_name).write_bytes(page_render.encode(image, page.file_format, page.dpi, page.defects.jpeg_quality))
+    (directory / page.file_name).write_bytes(
+        page_render.encode(image, page.file_format, page.dpi, page.defects.jpeg_quality)
+    )
     return page
 
 
@@ -209,7 +213,11 @@ def _turned(page: CorpusPage, image: Image.Image, degrees: int) -> tuple[CorpusP
     turned scan, landscape for 90 and 270, as a sheet fed in sideways comes out)."""
     page_id = f"{page.page_id}-rot{degrees}"
     turned = replace(
-        page, page_id=page_id, file_name=_file_name(page_id, page.file_format), kind=f"{ROTATED}-{degrees}", rotation=degrees
+        page,
+        page_id=page_id,
+        file_name=_file_name(page_id, page.file_format),
+        kind=f"{ROTATED}-{degrees}",
+        rotation=degrees,
     )
     return turned, page_render.turn(image, degrees)
 
@@ -230,7 +238,9 @@ def _make_column_page(
     # Full columns but the last, which ends where the article does.
     counts = [fit - rng.randint(0, 2) for _ in range(columns - 1)] + [rng.randint(fit // 2, fit)]
     start = rng.randrange(0, max(1, len(source.words) - 3000))
-    body = page_render.wrap_words(source.words[start:], body_font, page_render.column_width_px(dpi, columns), sum(counts))
+    body = page_render.wrap_words(
+        source.words[start:], body_font, page_render.column_width_px(dpi, columns), sum(counts)
+    )
     split = [tuple(body[sum(counts[:i]) : sum(counts[: i + 1])]) for i in range(columns)]
     defects = page_render.Defects.sample(rng)
     image = page_render.render_columns(
@@ -305,7 +315,9 @@ def _make_receipt(
     names = (page_id, _file_name(page_id, file_format), file_format)
     points = round(RECEIPT_TEXT_PX * page_render.POINTS_PER_INCH / RECEIPT_DPI)
     lines = tuple(" ".join(part for part in row if part) for row in rows if row is not None)  # each row left to right
-    return CorpusPage(*names, language, RECEIPT_DPI, page_render.RECEIPT_FONT, points, defects, lines, kind=RECEIPT), image
+    return CorpusPage(
+        *names, language, RECEIPT_DPI, page_render.RECEIPT_FONT, points, defects, lines, kind=RECEIPT
+    ), image
 
 
 def render_for_pdf(corpus: Corpus, count: int) -> bytes:
@@ -316,6 +328,8 @@ def render_for_pdf(corpus: Corpus, count: int) -> bytes:
     images: list[Image.Image] = []
     for index in range(count):
         page = corpus.pages[index % len(corpus.pages)]
-        _, decoded = iter_pages(corpus.data(page), ObjectRef("corpus", page.file_name), limits=Limits(), pdf_dpi=page.dpi)
+        _, decoded = iter_pages(
+            corpus.data(page), ObjectRef("corpus", page.file_name), limits=Limits(), pdf_dpi=page.dpi
+        )
         images.append(next(decoded).convert("L"))
     return page_render.multi_page_pdf(images, dpi=150)

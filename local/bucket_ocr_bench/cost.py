@@ -7,7 +7,9 @@ PRICE_PER_GB_SECOND = 0.0000166667
 PRICE_PER_MILLION_REQUESTS = 0.20
 
 
-def cost_per_1000_pages(seconds_per_page: float, memory_mb: int, pages_per_request: float = 1.0) -> dict[str, float | str]:
+def cost_per_1000_pages(
+    seconds_per_page: float, memory_mb: int, pages_per_request: float = 1.0
+) -> dict[str, float | str]:
     gb = memory_mb / 1024
     compute = 1000 * seconds_per_page * gb * PRICE_PER_GB_SECOND
     requests = 1000 / pages_per_request * PRICE_PER_MILLION_REQUESTS / 1_000_000

@@ -14,7 +14,9 @@ from bucket_ocr_bench.subprocesses import run_child, run_workers
 
 
 def cold_start(models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], repeats: int) -> dict[str, Any]:
-    runs = [run_child("cold-start", {"models_dir": str(models_dir), "environ": dict(environ)}, env) for _ in range(repeats)]
+    runs = [
+        run_child("cold-start", {"models_dir": str(models_dir), "environ": dict(environ)}, env) for _ in range(repeats)
+    ]
     return {
         "means": "fresh interpreter: import bucket_ocr.engine + paddleocr, then load the engine as the function's cold start does",
         "runs": runs,
@@ -23,15 +25,22 @@ def cold_start(models_dir: Path, environ: Mapping[str, str], env: Mapping[str, s
     }
 
 
-def pdf_memory(corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int) -> dict[str, Any]:
+def pdf_memory(
+    corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int
+) -> dict[str, Any]:
     pdf = corpus.directory / f"memory-{pages}-pages.pdf"
     if not pdf.exists():
         pdf.write_bytes(render_for_pdf(corpus, pages))
     result = run_child("pdf-memory", {"models_dir": str(models_dir), "environ": dict(environ), "pdf": str(pdf)}, env)
-    return {"means": f"one warm instance reads a {pages}-page image-only PDF page by page; peak = VmHWM of that process", **result}
+    return {
+        "means": f"one warm instance reads a {pages}-page image-only PDF page by page; peak = VmHWM of that process",
+        **result,
+    }
 
 
-def soak(corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int) -> dict[str, Any]:
+def soak(
+    corpus: Corpus, models_dir: Path, environ: Mapping[str, str], env: Mapping[str, str], pages: int
+) -> dict[str, Any]:
     warmup = max(1, min(10, pages // 10))
     args = {
         "models_dir": str(models_dir),

@@ -84,7 +84,9 @@ def measure(
             seconds, size = time_render(result, source, content_type, kind, repeats)
             timings.append(OutputTiming(page.page_id, page.file_format, kind, pages, seconds / pages, size))
         pdf, hocr = timings[-2], timings[-1]
-        log(f"  outputs              {page.page_id:<28} pdf {pdf.seconds_per_page:6.3f} s  hocr {hocr.seconds_per_page:6.3f} s")
+        log(
+            f"  outputs              {page.page_id:<28} pdf {pdf.seconds_per_page:6.3f} s  hocr {hocr.seconds_per_page:6.3f} s"
+        )
     return timings
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import io
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -111,8 +111,11 @@ def column_lines_that_fit(
 ) -> int:
     """Body lines a column holds between the title block and the footer block."""
     height = round(A4_INCHES[1] * dpi) - 2 * round(MARGIN_INCHES * dpi)
-    used = (title_lines * line_step_px(title_points, dpi) + footer_lines * line_step_px(footer_points, dpi)
-            + 2 * BLOCK_GAP_INCHES * dpi)
+    used = (
+        title_lines * line_step_px(title_points, dpi)
+        + footer_lines * line_step_px(footer_points, dpi)
+        + 2 * BLOCK_GAP_INCHES * dpi
+    )
     return int((height - used) // line_step_px(body_points, dpi))
 
 
@@ -206,6 +209,12 @@ def multi_page_pdf(pages: Sequence[Image.Image], dpi: int, jpeg_quality: int = 7
     buffer = io.BytesIO()
     first, *rest = pages
     first.save(
-        buffer, format="PDF", resolution=float(dpi), quality=jpeg_quality, save_all=True, append_images=rest, **_FIXED_PDF_DATES
+        buffer,
+        format="PDF",
+        resolution=float(dpi),
+        quality=jpeg_quality,
+        save_all=True,
+        append_images=rest,
+        **_FIXED_PDF_DATES,
     )
     return buffer.getvalue()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from bucket_ocr_bench.cer import character_errors
 from bucket_ocr_bench.contestants import Contestant, ProjectEngine, Tesseract

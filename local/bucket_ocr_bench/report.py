@@ -73,35 +73,53 @@ def _kind_tables(report: dict[str, Any]) -> list[str]:
     ]
     for kind, stats in report["orientation"].items():
         wrong = (
-            f"{stats['wrong']} of {stats['known']}"
-            if stats["known"]
-            else "n/a (no orientation step in this engine)"
+            f"{stats['wrong']} of {stats['known']}" if stats["known"] else "n/a (no orientation step in this engine)"
         )
-        lines.append(f"| {KIND_TITLES.get(kind, kind)} | {wrong} | {_fmt(stats['median_orientation_seconds'], '{:.3f}')} |")
+        lines.append(
+            f"| {KIND_TITLES.get(kind, kind)} | {wrong} | {_fmt(stats['median_orientation_seconds'], '{:.3f}')} |"
+        )
     return [*lines, ""]
 
 
 def _once_rows(once: dict[str, Any], report: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     if once.get("cold_start"):
-        rows.append(("cold start (import + load, fresh process), median s", _fmt(once["cold_start"]["median_cold_start_seconds"])))
+        rows.append(
+            (
+                "cold start (import + load, fresh process), median s",
+                _fmt(once["cold_start"]["median_cold_start_seconds"]),
+            )
+        )
     if once.get("pdf_memory"):
         memory = once["pdf_memory"]
         rows.append((f"peak RSS, {memory['pages']}-page PDF, MB", _fmt(memory["peak_rss_mb"], "{:.0f}")))
     if once.get("soak"):
         soak = once["soak"]
-        rows.append((f"highest RSS over the first / last pass of the corpus, {soak['pages']} pages, MB",
-                     f"{_fmt(soak['rss_mb_after_warmup'], '{:.0f}')} / {_fmt(soak['rss_mb_end'], '{:.0f}')}"))
+        rows.append(
+            (
+                f"highest RSS over the first / last pass of the corpus, {soak['pages']} pages, MB",
+                f"{_fmt(soak['rss_mb_after_warmup'], '{:.0f}')} / {_fmt(soak['rss_mb_end'], '{:.0f}')}",
+            )
+        )
         rows.append(("RSS growth over the soak, %", _fmt(soak["growth_percent"])))
     for key in ("1_workers", "2_workers"):
         figure = (once.get("throughput") or {}).get(key)
         if figure:
-            rows.append((f"pages/minute, {figure['workers']} worker(s) x {figure['threads_per_worker']} threads",
-                         _fmt(figure["pages_per_minute"], "{:.1f}")))
+            rows.append(
+                (
+                    f"pages/minute, {figure['workers']} worker(s) x {figure['threads_per_worker']} threads",
+                    _fmt(figure["pages_per_minute"], "{:.1f}"),
+                )
+            )
     rows += outputs_cost.report_rows(once.get("outputs"))
     overhead = report.get("function_overhead")
     if overhead:
-        rows.append(("function path / decode + OCR in the same invocation", f"{overhead['ratio']:.3f} ({overhead['overhead_percent']:+.1f}%)"))
+        rows.append(
+            (
+                "function path / decode + OCR in the same invocation",
+                f"{overhead['ratio']:.3f} ({overhead['overhead_percent']:+.1f}%)",
+            )
+        )
         if overhead.get("ocr_only_ratio"):
             rows.append(("function path / OCR alone in the same invocation", f"{overhead['ocr_only_ratio']:.3f}"))
         if overhead.get("paired_ratio"):

@@ -26,7 +26,9 @@ def run_child(task: str, args: Mapping[str, Any], env: Mapping[str, str], timeou
     return result
 
 
-def run_workers(args_list: list[Mapping[str, Any]], env: Mapping[str, str], timeout: float = 7200) -> list[dict[str, Any]]:
+def run_workers(
+    args_list: list[Mapping[str, Any]], env: Mapping[str, str], timeout: float = 7200
+) -> list[dict[str, Any]]:
     """Start every worker, wait until all have loaded, then release them at once."""
     workers = [
         subprocess.Popen(

@@ -28,7 +28,9 @@ class StackBrokerTarget(BufferedTarget):
         super().__init__()
         self._spec = spec
         # The exchange and routing key MinIO publishes with are the topology's defaults.
-        self._topology = Topology(work_queue=spec.work_queue or Topology.work_queue, delivery_limit=spec.delivery_limit or 5)
+        self._topology = Topology(
+            work_queue=spec.work_queue or Topology.work_queue, delivery_limit=spec.delivery_limit or 5
+        )
         self.description = f"the stack's broker ({self._topology.exchange} → {self._topology.work_queue})"
 
     def _send_batch(self, batch: list[dict[str, Any]]) -> None:
@@ -58,4 +60,6 @@ def run(
     progress: Callable[[Summary], None] | None = None,
 ) -> Summary:
     planned = plan(spec.client("s3"), bucket or spec.input_bucket, prefix, spec.results_bucket, spec.results_prefix)
-    return backfill(planned, None if dry_run else stack_target(spec), dry_run=dry_run, region=spec.region, progress=progress)
+    return backfill(
+        planned, None if dry_run else stack_target(spec), dry_run=dry_run, region=spec.region, progress=progress
+    )

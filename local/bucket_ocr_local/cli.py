@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from bucket_ocr_local.errors import FunctionInvocationError, LocalStackError, StackNotRunningError
 from bucket_ocr_local.runtimes import RUNTIMES
@@ -29,15 +29,32 @@ def default_work_dir() -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bucket-ocr-local", description=__doc__.splitlines()[0])
-    parser.add_argument("--work-dir", type=Path, default=None, help="where stacks keep data, logs and results (default: $OCR_WORK_DIR/local or .work/local)")
-    parser.add_argument("--models-dir", type=Path, default=None, help="built models (default: $OCR_MODELS_DIR, else a shared cache; built on first use)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="where stacks keep data, logs and results (default: $OCR_WORK_DIR/local or .work/local)",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="built models (default: $OCR_MODELS_DIR, else a shared cache; built on first use)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def stack_options(sub: argparse.ArgumentParser, *, store: bool = True) -> None:
         if store:
-            sub.add_argument("--store", choices=STORES, default="moto", help="moto (embedded, default) or a real MinIO server")
+            sub.add_argument(
+                "--store", choices=STORES, default="moto", help="moto (embedded, default) or a real MinIO server"
+            )
         sub.add_argument("--workers", type=int, default=1, help="worker processes, one event at a time each")
-        sub.add_argument("--runtime", choices=RUNTIMES, default="in-process", help="run the function in the worker, or under awslambdaric + the Lambda Runtime Interface Emulator")
+        sub.add_argument(
+            "--runtime",
+            choices=RUNTIMES,
+            default="in-process",
+            help="run the function in the worker, or under awslambdaric + the Lambda Runtime Interface Emulator",
+        )
 
     demo = commands.add_parser("demo", help="start the embedded stack, OCR sample documents, print a summary")
     stack_options(demo)
@@ -59,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     dlq.add_argument("--redrive", action="store_true", help="send every listed record back to the function")
     dlq.add_argument("--json", action="store_true", help="print the messages as JSON")
 
-    backfill = commands.add_parser("backfill", help="OCR objects already in a bucket: enqueue those without a result on the running stack")
+    backfill = commands.add_parser(
+        "backfill", help="OCR objects already in a bucket: enqueue those without a result on the running stack"
+    )
     backfill.add_argument("--bucket", default=None, help="default: the stack's input bucket")
     backfill.add_argument("--prefix", default="", help="only keys under this prefix")
     backfill.add_argument("--dry-run", action="store_true", help="count what would be enqueued, send nothing")
@@ -143,8 +162,10 @@ def _print_endpoints(stack: LocalStack) -> None:
     print(f"work dir      {spec.work_dir} (logs in logs/, stack.json for other tools)")
     print("\ntry:")
     print("  python -m bucket_ocr_local drop some-scan.pdf")
-    print(f"  AWS_ACCESS_KEY_ID={spec.access_key} AWS_SECRET_ACCESS_KEY={spec.secret_key} "
-          f"aws --endpoint-url {spec.s3_endpoint} s3 cp some-scan.pdf s3://{spec.input_bucket}/")
+    print(
+        f"  AWS_ACCESS_KEY_ID={spec.access_key} AWS_SECRET_ACCESS_KEY={spec.secret_key} "
+        f"aws --endpoint-url {spec.s3_endpoint} s3 cp some-scan.pdf s3://{spec.input_bucket}/"
+    )
     sys.stdout.flush()
 
 
@@ -191,8 +212,12 @@ def cmd_drop(args: argparse.Namespace, base: Path) -> int:
         etags = {}
         for path in args.files:
             key = args.prefix + path.name
-            etags[(spec.input_bucket, key)] = s3.put_object(Bucket=spec.input_bucket, Key=key, Body=path.read_bytes())["ETag"].strip('"')
-        outcomes = wait_for_outcomes(spec, list(etags), timeout=args.timeout, on_progress=ProgressBar("processing"), etags=etags)
+            etags[(spec.input_bucket, key)] = s3.put_object(Bucket=spec.input_bucket, Key=key, Body=path.read_bytes())[
+                "ETag"
+            ].strip('"')
+        outcomes = wait_for_outcomes(
+            spec, list(etags), timeout=args.timeout, on_progress=ProgressBar("processing"), etags=etags
+        )
         copies = save_copies(spec, outcomes, Path(spec.work_dir) / "results")
     print(outcomes_table(outcomes))
     if copies:
@@ -265,7 +290,9 @@ def cmd_invoke(args: argparse.Namespace, base: Path) -> int:
         # imported, so stdout is swapped before that, not just around the call.
         sys.stdout = sys.stderr
         try:
-            runtime = start_runtime(args.runtime, spec.function_environment(), work_dir=Path(spec.work_dir), name="invoke")
+            runtime = start_runtime(
+                args.runtime, spec.function_environment(), work_dir=Path(spec.work_dir), name="invoke"
+            )
             try:
                 response, failed = runtime.invoke(event), False
             except FunctionInvocationError as error:

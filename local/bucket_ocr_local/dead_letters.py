@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from bucket_ocr_local.spec import StackSpec
 
@@ -164,7 +165,9 @@ class _AmqpBox(DeadLetterBox):
         from bucket_ocr.amqp import connect, parse_amqp_url
 
         self._spec = spec
-        self._letters = parse_amqp_url(spec.dead_letter_queue_url, variable="dead_letter_queue_url", queue_required=True)
+        self._letters = parse_amqp_url(
+            spec.dead_letter_queue_url, variable="dead_letter_queue_url", queue_required=True
+        )
         self._connection = connect(self._letters, name="bucket-ocr-local dlq")
         self._channel = self._connection.channel()
         self._channel.confirm_delivery()
@@ -196,7 +199,9 @@ class _AmqpBox(DeadLetterBox):
             exchange="",
             routing_key=self._spec.work_queue,
             body=json.dumps(event).encode(),
-            properties=pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+            properties=pika.BasicProperties(
+                content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent
+            ),
             mandatory=True,
         )
         self._channel.basic_ack(letter.handle)

@@ -24,12 +24,21 @@ def run_demo(options: StackOptions, *, timeout: float = 300, out: TextIO = sys.s
     # Each demo is a fresh stack; old logs and results would only confuse the summary.
     shutil.rmtree(work_dir, ignore_errors=True)
     samples = demo_samples()
-    print(f"starting the {options.store} stack ({options.workers} worker(s), {options.runtime} runtime) in {work_dir}", file=out)
+    print(
+        f"starting the {options.store} stack ({options.workers} worker(s), {options.runtime} runtime) in {work_dir}",
+        file=out,
+    )
     with LocalStack(options) as stack:
         spec = stack.spec
-        print(f"  S3   {spec.s3_endpoint}  bucket {spec.input_bucket} -> {spec.results_bucket}/{spec.results_prefix}", file=out)
+        print(
+            f"  S3   {spec.s3_endpoint}  bucket {spec.input_bucket} -> {spec.results_bucket}/{spec.results_prefix}",
+            file=out,
+        )
         if spec.broker_url:
-            print(f"  AMQP queue {spec.work_queue} -> workers, failures -> queue {spec.dead_letter_queue_url.rsplit('=', 1)[-1]}", file=out)
+            print(
+                f"  AMQP queue {spec.work_queue} -> workers, failures -> queue {spec.dead_letter_queue_url.rsplit('=', 1)[-1]}",
+                file=out,
+            )
         else:
             print(f"  SQS  {spec.sqs_endpoint}  events -> workers, failures -> {spec.dead_letter_queue_url}", file=out)
         stack.pool.wait_ready()
@@ -37,10 +46,14 @@ def run_demo(options: StackOptions, *, timeout: float = 300, out: TextIO = sys.s
         etags = {}
         for sample in samples:
             key = PREFIX + sample.name
-            response = s3.put_object(Bucket=spec.input_bucket, Key=key, Body=sample.data, ContentType=sample.content_type)
+            response = s3.put_object(
+                Bucket=spec.input_bucket, Key=key, Body=sample.data, ContentType=sample.content_type
+            )
             etags[(spec.input_bucket, key)] = response["ETag"].strip('"')
             print(f"  uploaded s3://{spec.input_bucket}/{key} ({len(sample.data)} bytes)", file=out)
-        outcomes = wait_for_outcomes(spec, list(etags), timeout=timeout, on_progress=ProgressBar("processing"), etags=etags)
+        outcomes = wait_for_outcomes(
+            spec, list(etags), timeout=timeout, on_progress=ProgressBar("processing"), etags=etags
+        )
         copies = save_copies(spec, outcomes, work_dir / "results")
     print(file=out)
     print(outcomes_table(outcomes), file=out)

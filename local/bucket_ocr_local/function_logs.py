@@ -8,8 +8,9 @@ which is how the soak and the tests prove each object was OCR'd exactly once.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 RECOGNISED = "recognised"
 RECEIVED = "event received"  # bucket-ocr-worker took a message (logged before the handler runs)

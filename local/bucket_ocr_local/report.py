@@ -43,8 +43,13 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
 
 def outcomes_table(outcomes: Sequence[DocumentOutcome]) -> str:
     rows = [
-        (o.key, o.pages if o.document else "", o.lines if o.document else "",
-         f"{o.seconds:.2f}" if o.seconds is not None else "", _status(o))
+        (
+            o.key,
+            o.pages if o.document else "",
+            o.lines if o.document else "",
+            f"{o.seconds:.2f}" if o.seconds is not None else "",
+            _status(o),
+        )
         for o in outcomes
     ]
     return table(rows, ("file", "pages", "lines", "seconds", "status"))

@@ -124,8 +124,8 @@ class LocalStack:
         return spec
 
     def _minio_spec(self, models_dir: Path) -> StackSpec:
-        from bucket_ocr.worker.setup import declare_topology
         from bucket_ocr.worker.settings import WorkerSettings
+        from bucket_ocr.worker.setup import declare_topology
 
         o = self.options
         self.broker = RabbitMQServer(self.work_dir).start()
@@ -165,7 +165,9 @@ class LocalStack:
         notify_on_upload(s3, bucket, self._events_queue_arn if self.spec.store == "moto" else minio_store.TARGET_ARN)
 
     def start_workers(self, count: int) -> WorkerPool:
-        self.pool = WorkerPool(self.work_dir, count=count, runtime=self.options.runtime, store=self.options.store).start()
+        self.pool = WorkerPool(
+            self.work_dir, count=count, runtime=self.options.runtime, store=self.options.store
+        ).start()
         return self.pool
 
     def stop(self) -> None:

@@ -119,7 +119,9 @@ class Supervisor:
             self._reannounce.remove(due)
             since, until = due[1]
             try:
-                objects = list(reannounce.unannounced(self._stack.spec, self._stack.input_buckets, since=since, until=until))
+                objects = list(
+                    reannounce.unannounced(self._stack.spec, self._stack.input_buckets, since=since, until=until)
+                )
                 sent = reannounce.announce(self._stack.spec, self._stack.topology, objects)
             except (*unavailable_errors(), BotoCoreError, ClientError) as error:  # MinIO or the broker away again
                 self._reannounce.append((now + REANNOUNCE_AFTER_SECONDS, due[1]))

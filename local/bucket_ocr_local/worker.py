@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runtime = start_runtime(args.runtime, spec.function_environment(), work_dir=args.work_dir, name=args.name, handler=args.handler)
+    runtime = start_runtime(
+        args.runtime, spec.function_environment(), work_dir=args.work_dir, name=args.name, handler=args.handler
+    )
     try:
         worker = Worker(spec, runtime, make_source(spec, args.name), name=args.name)
         worker.stopping = stopping
@@ -169,7 +171,9 @@ class _Slot:
 class WorkerPool:
     """N worker processes for one stack; each says `<name>: ready` once its engine is loaded."""
 
-    def __init__(self, work_dir: Path, *, count: int, runtime: str = "in-process", handler: str = HANDLER, store: str = "moto"):
+    def __init__(
+        self, work_dir: Path, *, count: int, runtime: str = "in-process", handler: str = HANDLER, store: str = "moto"
+    ):
         self.work_dir = Path(work_dir)
         self.runtime = runtime
         self.handler = handler
@@ -221,8 +225,19 @@ class WorkerPool:
             command = [sys.executable, "-m", "bucket_ocr.worker", "run", "--name", name]
             env = self_hosted_worker_environment(StackSpec.load(self.work_dir), self.handler)
         else:
-            command = [sys.executable, "-m", "bucket_ocr_local.worker", "--work-dir", str(self.work_dir), "--name", name,
-                       "--runtime", self.runtime, "--handler", self.handler]
+            command = [
+                sys.executable,
+                "-m",
+                "bucket_ocr_local.worker",
+                "--work-dir",
+                str(self.work_dir),
+                "--name",
+                name,
+                "--runtime",
+                self.runtime,
+                "--handler",
+                self.handler,
+            ]
             env = child_environment()
         process = ManagedProcess(name, command, log_path=self.work_dir / "logs" / f"{name}.log", env=env)
         # Logs are appended across restarts of a stack: readiness is read from here on.

@@ -11,8 +11,8 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from bucket_ocr_local.errors import LocalStackError
 from bucket_ocr_local.stack import STORES
@@ -25,17 +25,25 @@ DEFAULT_OUT = Path(".work/soak")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bucket-ocr-soak", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where soak.json, soak.md and the stacks' work dirs go")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="where soak.json, soak.md and the stacks' work dirs go"
+    )
     parser.add_argument("--store", default=",".join(STORES), help=f"comma-separated subset of {', '.join(STORES)}")
     parser.add_argument("--uploads", type=int, default=300, help="uploads per store (objects are fewer: some get two)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--utilisation", type=float, default=0.5, help="offered load as a share of the workers' capacity")
+    parser.add_argument(
+        "--utilisation", type=float, default=0.5, help="offered load as a share of the workers' capacity"
+    )
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--kills", type=int, default=3, help="kill -9 of a worker mid-document")
     parser.add_argument("--broker-stops", type=int, default=1, help="RabbitMQ stopped and started (MinIO path)")
     parser.add_argument("--minio-stops", type=int, default=1, help="MinIO stopped and started (MinIO path)")
-    parser.add_argument("--latency-windows", type=int, default=1, help="Toxiproxy latency on the workers' S3 connections")
-    parser.add_argument("--reset-windows", type=int, default=1, help="Toxiproxy connection resets on the workers' S3 connections")
+    parser.add_argument(
+        "--latency-windows", type=int, default=1, help="Toxiproxy latency on the workers' S3 connections"
+    )
+    parser.add_argument(
+        "--reset-windows", type=int, default=1, help="Toxiproxy connection resets on the workers' S3 connections"
+    )
     parser.add_argument("--duplicates", type=int, default=5, help="real events delivered a second time")
     parser.add_argument("--outage-seconds", type=float, default=FaultSettings.outage_seconds)
     parser.add_argument("--window-seconds", type=float, default=FaultSettings.window_seconds)

@@ -65,7 +65,9 @@ class _SqsTap(EventTap):
         self._spec = spec
         self._sqs = spec.client("sqs")
         self._url = self._sqs.create_queue(QueueName=TAP_QUEUE)["QueueUrl"]
-        tap_arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        tap_arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         s3 = spec.client("s3")
         configuration = s3.get_bucket_notification_configuration(Bucket=spec.input_bucket)
         queues = configuration.get("QueueConfigurations", [])
@@ -127,6 +129,8 @@ class _AmqpTap(EventTap):
                 exchange="",
                 routing_key=self._spec.work_queue,
                 body=body,
-                properties=pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+                properties=pika.BasicProperties(
+                    content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent
+                ),
                 mandatory=True,
             )

@@ -191,7 +191,9 @@ class FaultInjector:
 
     def _resets(self, fault: InjectedFault) -> None:
         # timeout 0: the connection is reset as soon as data flows on it.
-        toxic = Toxic(f"soak-resets-{len(self.injected)}", "reset_peer", {"timeout": 0}, toxicity=self._settings.reset_share)
+        toxic = Toxic(
+            f"soak-resets-{len(self.injected)}", "reset_peer", {"timeout": 0}, toxicity=self._settings.reset_share
+        )
         self._open_window(toxic, fault)
 
     def _open_window(self, toxic: Toxic, fault: InjectedFault) -> None:

@@ -213,10 +213,13 @@ def figures(
         "lost": _target("0", measured["lost"], measured["lost"] == 0),
         "stale results": _target("0", measured["stale"], measured["stale"] == 0),
         "corrupt uploads with exactly one dead letter": _target(
-            f"all {len(corrupt)}", measured["corrupt_with_exactly_one_dead_letter"],
+            f"all {len(corrupt)}",
+            measured["corrupt_with_exactly_one_dead_letter"],
             measured["corrupt_with_exactly_one_dead_letter"] == len(corrupt),
         ),
-        "duplicated OCR": _target(f"<= {kills} (kills)", duplicates, None if duplicates is None else duplicates <= kills),
+        "duplicated OCR": _target(
+            f"<= {kills} (kills)", duplicates, None if duplicates is None else duplicates <= kills
+        ),
         "p95 latency, s": _target(
             f"<= {p95_limit:.2f} (3 x {single_page_seconds:.2f} s single page)" if p95_limit else "3 x single page",
             p95,

@@ -86,7 +86,8 @@ class StackProbe:
         broker = self._stack.broker
         token = base64.b64encode(f"{broker.user}:{broker.password}".encode()).decode()
         request = urllib.request.Request(
-            f"{broker.management_url}/api/queues/%2F/{self._spec.work_queue}", headers={"Authorization": f"Basic {token}"}
+            f"{broker.management_url}/api/queues/%2F/{self._spec.work_queue}",
+            headers={"Authorization": f"Basic {token}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -67,8 +67,11 @@ def store_section(store: dict[str, Any]) -> list[str]:
     for name, verdict in store["targets"].items():
         lines.append(f"| {name} | {verdict['target']} | {_fmt(verdict['measured'])} | {_met(verdict['met'])} |")
     if store["faults"]["not_applicable"]:
-        lines += ["", f"Not injected on this store: {', '.join(store['faults']['not_applicable'])} "
-                  "(moto keeps everything in memory; stopping it ends the stack)."]
+        lines += [
+            "",
+            f"Not injected on this store: {', '.join(store['faults']['not_applicable'])} "
+            "(moto keeps everything in memory; stopping it ends the stack).",
+        ]
     if store["problems"]:
         lines += ["", "Objects with problems:", ""]
         lines += [f"- `{key}`: {'; '.join(problems)}" for key, problems in sorted(store["problems"].items())]

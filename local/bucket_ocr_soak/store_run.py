@@ -67,7 +67,9 @@ class _Phase:
 def run_store(options: SoakOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The report of one store's soak (JSON-ready)."""
     shutil.rmtree(options.work_dir, ignore_errors=True)  # a soak starts from empty buckets and queues
-    stack = LocalStack(StackOptions(work_dir=options.work_dir, store=options.store, workers=0, models_dir=options.models_dir))
+    stack = LocalStack(
+        StackOptions(work_dir=options.work_dir, store=options.store, workers=0, models_dir=options.models_dir)
+    )
     toxiproxy = ToxiproxyServer(options.work_dir, seed=options.seed)
     started = time.monotonic()
     try:
@@ -95,10 +97,14 @@ def _start(stack: LocalStack, toxiproxy: ToxiproxyServer, options: SoakOptions, 
     return proxy, tap
 
 
-def _soak(stack: LocalStack, proxy: ToxiproxyProxy, tap: EventTap, probe: StackProbe, options: SoakOptions, log) -> _Phase:
+def _soak(
+    stack: LocalStack, proxy: ToxiproxyProxy, tap: EventTap, probe: StackProbe, options: SoakOptions, log
+) -> _Phase:
     uploader = Uploader(stack.spec, stack.spec.input_bucket)
     with Supervisor(stack, report=lambda action: log(f"{options.store}: supervisor: {action}")) as supervisor:
-        pace = measure_pace(uploader, probe, pages=options.calibration_pages, burst=options.burst_pages, seed=options.seed)
+        pace = measure_pace(
+            uploader, probe, pages=options.calibration_pages, burst=options.burst_pages, seed=options.seed
+        )
         tap.clear()
         interval = 1.0 / (pace.pages_per_second * options.utilisation)
         workload = plan_workload(options.uploads, interval=interval, seed=options.seed)
@@ -109,7 +115,12 @@ def _soak(stack: LocalStack, proxy: ToxiproxyProxy, tap: EventTap, probe: StackP
             f"{interval:.2f} s; {len(plan)} faults"
         )
         injector = FaultInjector(
-            stack, supervisor, proxy, tap, seed=options.seed, settings=options.fault_settings,
+            stack,
+            supervisor,
+            proxy,
+            tap,
+            seed=options.seed,
+            settings=options.fault_settings,
             log=lambda line: log(f"{options.store}: {line}"),
         )
         phase_started = time.monotonic()
@@ -125,7 +136,9 @@ def _soak(stack: LocalStack, proxy: ToxiproxyProxy, tap: EventTap, probe: StackP
             injector.stop()
             injector.finish(FAULTS_JOIN_SECONDS)
         if injector.error is not None:
-            raise SoakError(f"fault injection failed: {type(injector.error).__name__}: {injector.error}") from injector.error
+            raise SoakError(
+                f"fault injection failed: {type(injector.error).__name__}: {injector.error}"
+            ) from injector.error
         if supervisor.failure is not None:
             raise SoakError(f"the stack was lost: {supervisor.failure}")
         return _Phase(pace, interval, workload, records, upload_seconds, drained, injector, list(supervisor.actions))

@@ -123,7 +123,9 @@ def _call(api_url: str, method: str, path: str, body: dict[str, Any] | None = No
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read()
     except urllib.error.HTTPError as refused:
-        raise ToxiproxyError(f"{method} {path}: HTTP {refused.code}: {refused.read().decode(errors='replace')}") from None
+        raise ToxiproxyError(
+            f"{method} {path}: HTTP {refused.code}: {refused.read().decode(errors='replace')}"
+        ) from None
     except OSError as unreachable:
         raise ToxiproxyError(f"{method} {path}: {unreachable}") from unreachable
     return json.loads(text) if text.strip() else None

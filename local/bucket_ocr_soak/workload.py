@@ -72,7 +72,9 @@ class Workload:
         return sum(o.kind == kind for o in self.objects)
 
 
-def plan_workload(uploads: int, *, interval: float, seed: int, prefix: str = "soak/", mix: dict[str, float] | None = None) -> Workload:
+def plan_workload(
+    uploads: int, *, interval: float, seed: int, prefix: str = "soak/", mix: dict[str, float] | None = None
+) -> Workload:
     """Objects until their uploads number exactly ``uploads``, one object every ``interval`` s."""
     rng = random.Random(seed)
     shares = mix or DEFAULT_MIX

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -82,7 +81,9 @@ class MotoStack:
     def dead_letters(self) -> list[dict[str, Any]]:
         messages = []
         while True:
-            batch = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+            batch = self.sqs.receive_message(
+                QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            )
             if not batch.get("Messages"):
                 return messages
             for message in batch["Messages"]:

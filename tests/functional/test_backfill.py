@@ -18,9 +18,9 @@ from PIL import Image
 from bucket_ocr.backfill import cli as backfill_cli
 from bucket_ocr.events.routing import records_from_sqs_body
 from tests.functional.test_batch_operations import OneLineEngine
-from tests.support.moto_app import app_on_moto
 from tests.support.events import sqs_wrap
 from tests.support.lambda_context import LambdaContext
+from tests.support.moto_app import app_on_moto
 
 pytestmark = pytest.mark.functional
 
@@ -45,7 +45,9 @@ def world(tmp_path):
 
 def drain(sqs, queue_url: str) -> list[dict]:
     messages = []
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300).get("Messages"):
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300).get(
+        "Messages"
+    ):
         messages.extend(batch)
     return messages
 

@@ -12,7 +12,6 @@ import io
 import json
 from urllib.parse import quote_plus
 
-import boto3
 import pytest
 from moto import mock_aws
 from PIL import Image
@@ -39,7 +38,9 @@ class OneLineEngine:
             raise RuntimeError("engine crashed")
         self.pages_read += 1
         square = [(0, 0), (5, 0), (5, 5), (0, 5)]
-        return PageReading(lines=[TextLine(text="batch", confidence=0.9, polygon=square, words=(Word("batch", 0.9, square),))])
+        return PageReading(
+            lines=[TextLine(text="batch", confidence=0.9, polygon=square, words=(Word("batch", 0.9, square),))]
+        )
 
     def describe(self):
         return {"name": "one-line", "versions": {}}
@@ -102,7 +103,9 @@ def test_a_task_is_ocrd_and_answered_succeeded_with_its_result(world, schema):
     result = world.invoke("old scans/a+b.png", schema=schema)
     # Then the task succeeded, naming the result it wrote
     assert result["resultCode"] == "Succeeded"
-    assert result["resultString"] == f"result written: s3://{RESULTS}/{result_key_for('ocr/', INPUT, 'old scans/a+b.png')}"
+    assert (
+        result["resultString"] == f"result written: s3://{RESULTS}/{result_key_for('ocr/', INPUT, 'old scans/a+b.png')}"
+    )
     assert world.result_of("old scans/a+b.png")["status"] == "succeeded"
 
 
@@ -125,7 +128,12 @@ def test_an_out_of_date_result_from_an_earlier_event_is_replaced(world):
         Bucket=RESULTS,
         Key=stale,
         Body=b"{}",
-        Metadata={"status": "succeeded", "source-etag": "0" * 32, "source-version-id": "", "source-sequencer": "0055AED6DCD90281E5"},
+        Metadata={
+            "status": "succeeded",
+            "source-etag": "0" * 32,
+            "source-version-id": "",
+            "source-sequencer": "0055AED6DCD90281E5",
+        },
     )
     world.s3.put_object(Bucket=INPUT, Key="moved-on.png", Body=png())
     # When the job's task for it runs
@@ -144,7 +152,9 @@ def test_an_older_version_named_by_the_manifest_succeeds_as_superseded(world):
     result = world.invoke("v.png", schema="1.0", version_id=old)
     # Then there is nothing to do: the newer version's own event brings its OCR. It is
     # not a failure, which would count towards stopping the job.
-    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("skipped: the object has a newer version")
+    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith(
+        "skipped: the object has a newer version"
+    )
     assert world.engine.pages_read == 0
 
 
@@ -155,7 +165,9 @@ def test_a_result_of_the_function_in_the_manifest_is_skipped_as_succeeded(world)
     # When its task for a result comes
     result = world.invoke(key, bucket=RESULTS)
     # Then it is not read (a result must never be OCR'd), and not a failure either
-    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("skipped: a result written by this function")
+    assert result["resultCode"] == "Succeeded" and result["resultString"].startswith(
+        "skipped: a result written by this function"
+    )
     assert world.engine.pages_read == 0
 
 

@@ -15,7 +15,6 @@ from botocore.awsrequest import AWSResponse
 
 from bucket_ocr.app import OcrApp
 from bucket_ocr.clients import make_clients
-from bucket_ocr.events import records_from_payload
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from tests.functional.test_function_on_moto import LINES, _RawBody, png, s3_event
 from tests.support.lambda_context import LambdaContext
@@ -54,7 +53,9 @@ def instance(stack, engine) -> OcrApp:
     """Another function instance on the same buckets: own clients, own processor."""
     s3, sqs = make_clients(stack.settings)
     app = OcrApp(stack.settings, engine, s3, sqs)
-    app.processor._claims = ClaimStore(s3, stack.settings.results_bucket, stack.settings.results_prefix, times=QUICK_CLAIMS)
+    app.processor._claims = ClaimStore(
+        s3, stack.settings.results_bucket, stack.settings.results_prefix, times=QUICK_CLAIMS
+    )
     return app
 
 
@@ -161,9 +162,12 @@ def test_a_slow_run_of_an_overwritten_version_does_not_replace_the_newer_result(
     fast_engine = GatedEngine(real_engine)
     fast_engine.go.set()
     fast = instance(moto_stack, fast_engine)
-    assert outcome({"response": fast.handle(event_for(moto_stack, "overwritten.png", new_etag, new_seq), LambdaContext())})[
-        "status"
-    ] == "succeeded"
+    assert (
+        outcome(
+            {"response": fast.handle(event_for(moto_stack, "overwritten.png", new_etag, new_seq), LambdaContext())}
+        )["status"]
+        == "succeeded"
+    )
     slow_engine.go.set()
     slow_thread.join(120)
 
@@ -221,7 +225,9 @@ def test_an_s3_refusal_is_permanent_for_its_object(moto_stack, operation, status
     assert letter["error_type"] == "StorageRejectedError" and code in letter["error_message"]
 
 
-@pytest.mark.parametrize("status, code", [(429, "TooManyRequests"), (400, "RequestTimeout"), (403, "RequestTimeTooSkewed")])
+@pytest.mark.parametrize(
+    "status, code", [(429, "TooManyRequests"), (400, "RequestTimeout"), (403, "RequestTimeTooSkewed")]
+)
 def test_a_4xx_that_means_not_now_is_retried(moto_stack, status, code):
     from bucket_ocr.errors import StorageUnavailableError
 
@@ -239,7 +245,9 @@ def test_a_denied_head_of_the_result_reads_as_no_result_and_warns_once(moto_stac
     refuse(app.processor._s3, "HeadObject", "/ocr/", 403, "403")
 
     # when two new documents arrive
-    outcomes = [app.handle(s3_event(moto_stack, key, etag), LambdaContext())["outcomes"][0] for key, etag in tags.items()]
+    outcomes = [
+        app.handle(s3_event(moto_stack, key, etag), LambdaContext())["outcomes"][0] for key, etag in tags.items()
+    ]
 
     # then both are read (not retried as unavailable storage), with one warning for the instance
     assert [o["status"] for o in outcomes] == ["succeeded", "succeeded"]

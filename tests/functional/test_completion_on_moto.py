@@ -49,14 +49,18 @@ class World:
         options.setdefault("publish_pauses", ())
         return CompletionEvents(EventBridgePublisher(self.events, bus), self.s3, self.results_bucket, PREFIX, **options)
 
-    def write_result(self, key: str, status: str = "succeeded", *, etag: str = "e1", job_tag: str | None = "batch-7") -> tuple[dict, str]:
+    def write_result(
+        self, key: str, status: str = "succeeded", *, etag: str = "e1", job_tag: str | None = "batch-7"
+    ) -> tuple[dict, str]:
         """A result stored as processing stores it; its key."""
         source = document.SourceInfo("in", key, etag=etag, size=3, content_type="image/png")
         result_key = result_key_for(PREFIX, "in", key)
         outputs = {"json": result_key}
         if status == "succeeded":
             page = document.PageResult(index=0, width=10, height=10)
-            result = document.succeeded(source, ENGINE, document.Timings(), [page], "req", outputs=outputs, job_tag=job_tag)
+            result = document.succeeded(
+                source, ENGINE, document.Timings(), [page], "req", outputs=outputs, job_tag=job_tag
+            )
         else:
             error = CorruptDocumentError("unreadable", bucket="in", key=key)
             result = document.failed(source, ENGINE, document.Timings(), error, "req", outputs=outputs, job_tag=job_tag)
@@ -85,7 +89,9 @@ def template_rule() -> dict[str, Any]:
     template, problems = decode_str((ROOT / "template.yaml").read_text())
     assert not problems, problems
     rule = json.loads(json.dumps(template["Resources"]["FailedDocumentsRule"]["Properties"]))
-    pattern = json.loads(json.dumps(rule["EventPattern"]).replace(json.dumps({"Ref": "AWS::AccountId"}), json.dumps(ACCOUNT)))
+    pattern = json.loads(
+        json.dumps(rule["EventPattern"]).replace(json.dumps({"Ref": "AWS::AccountId"}), json.dumps(ACCOUNT))
+    )
     return {"pattern": pattern, "bus": template["Parameters"]["CompletionEventBusName"]["Default"]}
 
 
@@ -122,7 +128,9 @@ def test_the_templates_rule_routes_failed_documents_and_only_those_to_its_queue(
 def test_a_rule_on_the_status_in_the_detail_on_a_bus_of_its_own_gets_succeeded_documents(world):
     # given a custom bus named the way OCR_EVENT_BUS_NAME names it, and a rule on the detail
     world.events.create_event_bus(Name="ocr-events")
-    queue = route(world, {"source": ["bucket-ocr"], "detail": {"status": ["succeeded"], "job_tag": ["batch-7"]}}, bus="ocr-events")
+    queue = route(
+        world, {"source": ["bucket-ocr"], "detail": {"status": ["succeeded"], "job_tag": ["batch-7"]}}, bus="ocr-events"
+    )
     settings = CompletionSettings.from_env({"OCR_COMPLETION_EVENTS": "eventbridge", "OCR_EVENT_BUS_NAME": "ocr-events"})
     completion = completion_events(settings, s3=world.s3, results_bucket=world.results_bucket, results_prefix=PREFIX)
     result, key = world.write_result("good.png")
@@ -185,8 +193,10 @@ def test_an_entry_eventbridge_refuses_in_a_200_answer_is_transient_too(world):
     result, key = world.write_result("a.png")
     completion = world.completion()
     with Stubber(world.events) as stub:
-        stub.add_response("put_events", {"FailedEntryCount": 1, "Entries": [
-            {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}]})
+        stub.add_response(
+            "put_events",
+            {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}]},
+        )
         # then the refusal is raised, named, and nothing is marked
         with pytest.raises(EventNotPublishedError, match="ThrottlingException: Rate exceeded"):
             completion.after_result(result, result_key=key)
@@ -212,7 +222,9 @@ def test_nothing_is_owed_for_a_result_that_is_gone_or_now_describes_another_vers
     queue = route(world, {"source": ["bucket-ocr"]})
     completion = world.completion()
     # a version whose result was never written
-    assert not completion.republish_if_owed(result_key_for(PREFIX, "in", "never.png"), VersionIdentity("in", "never.png", None, "e1"))
+    assert not completion.republish_if_owed(
+        result_key_for(PREFIX, "in", "never.png"), VersionIdentity("in", "never.png", None, "e1")
+    )
     # a version whose result was overwritten by the next upload's before the delivery read it
     world.write_result("a.png", etag="new")
     old = VersionIdentity("in", "a.png", None, "old")
@@ -223,7 +235,9 @@ def test_nothing_is_owed_for_a_result_that_is_gone_or_now_describes_another_vers
 def test_a_marker_that_storage_refuses_does_not_fail_a_published_event(world):
     # given a results bucket gone between the result and the marker
     result, key = world.write_result("a.png")
-    completion = CompletionEvents(EventBridgePublisher(world.events, "default"), world.s3, "no-such-bucket", PREFIX, publish_pauses=())
+    completion = CompletionEvents(
+        EventBridgePublisher(world.events, "default"), world.s3, "no-such-bucket", PREFIX, publish_pauses=()
+    )
     # then the event counts as published (raising would make the retry publish it again)
     event = completion.after_result(result, result_key=key)
     assert event["results"]["bucket"] == "no-such-bucket"

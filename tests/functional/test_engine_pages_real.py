@@ -141,6 +141,8 @@ def test_a_bundle_without_the_orientation_model_is_refused_unless_orientation_is
     # Then asking for orientation fails at load, naming the fix; without it the bundle still serves
     with pytest.raises(EngineLoadError, match="OCR_ORIENTATION=off"):
         OcrEngine(EngineConfig(models_dir=old, cache_dir=tmp_path / "cache"))
-    assert OcrEngine(EngineConfig(models_dir=old, cache_dir=tmp_path / "cache", orientation=False)).read(
-        _drawn(LINES[:1])[0]
-    ).lines
+    assert (
+        OcrEngine(EngineConfig(models_dir=old, cache_dir=tmp_path / "cache", orientation=False))
+        .read(_drawn(LINES[:1])[0])
+        .lines
+    )

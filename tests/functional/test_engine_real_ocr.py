@@ -51,7 +51,9 @@ def _folded(text: str) -> str:
 
 
 @pytest.fixture(scope="module", params=[LATIN, V6, V4])
-def engine(request: pytest.FixtureRequest, built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OcrEngine:
+def engine(
+    request: pytest.FixtureRequest, built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> OcrEngine:
     config = EngineConfig(
         models_dir=built_models_dir,
         bundle=request.param,
@@ -87,7 +89,9 @@ def test_english_and_spanish_words_survive_with_the_multilingual_model(
     bundle: str, built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     # Only PP-OCRv6: PP-OCRv4 mobile's dictionary has no Spanish accents at all
-    engine = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=bundle, cache_dir=tmp_path_factory.mktemp("v6")))
+    engine = OcrEngine(
+        EngineConfig(models_dir=built_models_dir, bundle=bundle, cache_dir=tmp_path_factory.mktemp("v6"))
+    )
     words = " ".join(line.text for line in engine.recognize(_page(INVOICE_LINES))).split()
     for word in ("Invoice", "12345", "Señor", "Núñez", "pagó", "julio", "987.50"):
         assert word in words
@@ -140,10 +144,18 @@ def test_describe_names_models_packages_and_settings(engine: OcrEngine) -> None:
     packages = description["packages"]
     assert packages["paddleocr"] and packages["paddlex"]
     if description["bundle"] in PP_OCRV6:
-        assert description["models"] == {"det": "PP-OCRv6_small_det", "rec": "PP-OCRv6_small_rec", "orientation": ORIENTATION}
+        assert description["models"] == {
+            "det": "PP-OCRv6_small_det",
+            "rec": "PP-OCRv6_small_rec",
+            "orientation": ORIENTATION,
+        }
         assert packages["onnxruntime"]
     else:
-        assert description["models"] == {"det": "PP-OCRv4_mobile_det", "rec": "PP-OCRv4_mobile_rec", "orientation": ORIENTATION}
+        assert description["models"] == {
+            "det": "PP-OCRv4_mobile_det",
+            "rec": "PP-OCRv4_mobile_rec",
+            "orientation": ORIENTATION,
+        }
         assert packages["paddlepaddle"]
 
 
@@ -250,8 +262,12 @@ def test_onnx_bundles_recognise_lines_on_parallel_single_threaded_sessions(
     built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     # given the default bundle with two recognition workers, and the same with one
-    two = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("two"), rec_workers=2))
-    one = OcrEngine(EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("one"), rec_workers=1))
+    two = OcrEngine(
+        EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("two"), rec_workers=2)
+    )
+    one = OcrEngine(
+        EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("one"), rec_workers=1)
+    )
     # then the parallel recogniser is really in place and says so
     assert two.describe()["settings"]["rec_workers"] == 2
     assert one.describe()["settings"]["rec_workers"] == 1

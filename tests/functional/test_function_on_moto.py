@@ -24,7 +24,9 @@ SPANISH = ["Señor Núñez pagó el recibo"]
 
 def png(lines, **kwargs):
     buffer = io.BytesIO()
-    render_text_page(lines, width=4.5, dpi=150, font_size=14, height=1.2 + 0.4 * len(lines), **kwargs).save(buffer, "PNG")
+    render_text_page(lines, width=4.5, dpi=150, font_size=14, height=1.2 + 0.4 * len(lines), **kwargs).save(
+        buffer, "PNG"
+    )
     return buffer.getvalue()
 
 
@@ -268,7 +270,10 @@ def test_every_event_source_reaches_the_same_result(moto_stack, fixture):
 def test_every_page_of_a_pdf_and_a_tiff_is_read_in_order(moto_stack):
     for key, fmt, options in (("two pages.pdf", "PDF", {"resolution": 150}), ("two pages.tiff", "TIFF", {})):
         # Fresh images per format: Pillow's PDF writer leaves state on the images it saved
-        pages = [render_text_page([text], width=4, height=1.5, dpi=150, font_size=14) for text in ("First page 111", "Second page 222")]
+        pages = [
+            render_text_page([text], width=4, height=1.5, dpi=150, font_size=14)
+            for text in ("First page 111", "Second page 222")
+        ]
         buffer = io.BytesIO()
         pages[0].save(buffer, fmt, save_all=True, append_images=pages[1:], **options)
         etag = moto_stack.upload(key, buffer.getvalue())
@@ -329,7 +334,10 @@ def test_the_uploaders_job_tag_and_outputs_override_the_defaults_for_that_object
     # And an upload without metadata gets the function's defaults: the JSON only
     etag = moto_stack.upload("plain.png", png(LINES))
     moto_stack.app.handle(s3_event(moto_stack, "plain.png", etag), LambdaContext())
-    assert (moto_stack.result("plain.png")["job_tag"], list(moto_stack.result("plain.png")["outputs"])) == (None, ["json"])
+    assert (moto_stack.result("plain.png")["job_tag"], list(moto_stack.result("plain.png")["outputs"])) == (
+        None,
+        ["json"],
+    )
 
 
 def test_invalid_outputs_in_metadata_fail_the_document_naming_the_key(moto_stack):
@@ -376,7 +384,11 @@ def test_each_processed_document_announces_itself_once_on_eventbridge(moto_stack
     delivered = {event["detail"]["source"]["key"]: event for event in _events_in(moto_stack, queue)}
     assert set(delivered) == {"good.png", "bad.png"}
     good, bad = delivered["good.png"], delivered["bad.png"]
-    assert (good["detail-type"], good["detail"]["status"], good["detail"]["pages"]) == ("OCR Document Succeeded", "succeeded", 1)
+    assert (good["detail-type"], good["detail"]["status"], good["detail"]["pages"]) == (
+        "OCR Document Succeeded",
+        "succeeded",
+        1,
+    )
     assert good["detail"]["results"]["json"] == moto_stack.result("good.png")["outputs"]["json"]
     assert (bad["detail"]["status"], bad["detail"]["error"]["type"]) == ("failed", "CorruptDocumentError")
     assert _events_in(moto_stack, queue) == []

@@ -21,7 +21,28 @@ from tests.fuzz.seeds import SEEDS, Seed
 from tests.fuzz.structure import Field, Structure, structure_of
 
 # Values that break size arithmetic: zero, one, sign and width boundaries.
-_INTERESTING = (0, 1, 2, 3, 7, 8, 16, 0x7F, 0x80, 0xFF, 0x100, 0x3FFF, 0x4000, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
+_INTERESTING = (
+    0,
+    1,
+    2,
+    3,
+    7,
+    8,
+    16,
+    0x7F,
+    0x80,
+    0xFF,
+    0x100,
+    0x3FFF,
+    0x4000,
+    0x7FFF,
+    0x8000,
+    0xFFFF,
+    0x10000,
+    0x7FFFFFFF,
+    0x80000000,
+    0xFFFFFFFF,
+)
 _MAX_GARBAGE = 64
 
 
@@ -80,7 +101,9 @@ def _splice(draw: Draw, data: bytes, material: Material) -> bytes:
         chunk = draw(st.sampled_from(material.donors))
         rest = data  # a chunk from another file goes in beside this one's own
     header = material.structure.header
-    at = draw(st.sampled_from(sorted({min(header, len(rest)), len(rest), *(s for s, _ in spans if header <= s <= len(rest))})))
+    at = draw(
+        st.sampled_from(sorted({min(header, len(rest)), len(rest), *(s for s, _ in spans if header <= s <= len(rest))}))
+    )
     return rest[:at] + chunk + rest[at:]
 
 
@@ -96,7 +119,9 @@ def _corrupt_field(draw: Draw, data: bytes, material: Material) -> bytes:
         return data[: target.offset] + str(value).encode() + data[target.offset + target.size :]
     limit = 1 << (8 * target.size)
     number = int.from_bytes(old, target.encoding)
-    value = draw(st.sampled_from(_INTERESTING) | st.integers(number - 2, number + 2) | st.integers(0, limit - 1)) % limit
+    value = (
+        draw(st.sampled_from(_INTERESTING) | st.integers(number - 2, number + 2) | st.integers(0, limit - 1)) % limit
+    )
     return data[: target.offset] + value.to_bytes(target.size, target.encoding) + data[target.offset + target.size :]
 
 

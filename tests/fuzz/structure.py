@@ -63,7 +63,9 @@ def _png(data: bytes) -> Structure:
         length = int.from_bytes(data[at : at + 4], "big")
         body = at + 8
         found.fields.append(Field(at, 4, "big"))
-        found.fields.extend(Field(body + rel, size, "big") for rel, size in _PNG_CHUNK_FIELDS.get(data[at + 4 : body], ()))
+        found.fields.extend(
+            Field(body + rel, size, "big") for rel, size in _PNG_CHUNK_FIELDS.get(data[at + 4 : body], ())
+        )
         found.spans.append((at, body + length + 4))
         at = body + length + 4
     return found
@@ -76,7 +78,7 @@ _JPEG_FRAME_HEADERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xC
 def _jpeg(data: bytes) -> Structure:
     found = Structure(3)  # the start-of-image marker and the next marker's 0xFF
     at = 0
-    while 0 <= at and at + 4 <= len(data):
+    while at >= 0 and at + 4 <= len(data):
         marker = data[at + 1]
         if marker in _JPEG_STANDALONE:
             # After an image's end an MPO file holds the next image: go on from its start.
@@ -86,7 +88,9 @@ def _jpeg(data: bytes) -> Structure:
         found.fields.append(Field(at + 2, 2, "big"))
         if marker in _JPEG_FRAME_HEADERS:
             # precision, height, width, component count, then each component's sampling
-            found.fields.extend([Field(at + 4, 1, "big"), Field(at + 5, 2, "big"), Field(at + 7, 2, "big"), Field(at + 9, 1, "big")])
+            found.fields.extend(
+                [Field(at + 4, 1, "big"), Field(at + 5, 2, "big"), Field(at + 7, 2, "big"), Field(at + 9, 1, "big")]
+            )
             found.fields.extend(Field(at + 11 + 3 * index, 1, "big") for index in range(data[at + 9]))
         if marker == 0xE2 and data[at + 4 : at + 8] == b"MPF\x00":
             _tiff(data, at + 8, found)  # MPO's image index is a little TIFF directory

@@ -63,7 +63,9 @@ def test_every_mutated_upload_ends_in_one_result_and_a_dead_letter_only_when_it_
 
     # When its S3 event reaches the function, then the handler returns within the bounds
     with bounded(seconds=CASE_SECONDS, peak_growth_bytes=PEAK_GROWTH, what=f"the upload {key} ({len(document)} bytes)"):
-        response = moto_stack.app.handle(retarget(load_event("s3-put.json"), moto_stack.input_bucket, key, etag), LambdaContext())
+        response = moto_stack.app.handle(
+            retarget(load_event("s3-put.json"), moto_stack.input_bucket, key, etag), LambdaContext()
+        )
 
     # And the object has one result, plus one dead letter exactly when it failed
     [outcome] = response["outcomes"]

@@ -38,9 +38,9 @@ from bucket_ocr_local.processes import wait_for  # noqa: E402
 from bucket_ocr_local.samples import render_page  # noqa: E402
 from bucket_ocr_local.spec import StackSpec  # noqa: E402
 from bucket_ocr_local.stack import LocalStack, StackOptions  # noqa: E402
-from tests.support.servers import require  # noqa: E402
 from tests.support.failing_objects import FLAG_DIR_VARIABLE  # noqa: E402
 from tests.support.rabbitmq import require_rabbitmq_server  # noqa: E402
+from tests.support.servers import require  # noqa: E402
 
 RESULT_WAIT = 90  # seconds: a cold engine plus a page of OCR on a busy 2-core CI machine
 _unique = itertools.count()
@@ -81,7 +81,9 @@ def read_result(spec: StackSpec, bucket: str, key: str) -> dict[str, Any] | None
 
 
 def wait_for_result(spec: StackSpec, bucket: str, key: str, timeout: float = RESULT_WAIT) -> dict[str, Any]:
-    return wait_for(lambda: read_result(spec, bucket, key), timeout=timeout, what=f"the result of s3://{bucket}/{key}", interval=0.3)
+    return wait_for(
+        lambda: read_result(spec, bucket, key), timeout=timeout, what=f"the result of s3://{bucket}/{key}", interval=0.3
+    )
 
 
 def invocations_of(spec: StackSpec, bucket: str, key: str) -> list[dict[str, Any]]:
@@ -120,7 +122,9 @@ def failing_objects_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def minio_stack(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, failing_objects_dir: Path) -> Iterator[LocalStack]:
+def minio_stack(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, failing_objects_dir: Path
+) -> Iterator[LocalStack]:
     """One MinIO + RabbitMQ + two `bucket-ocr-worker` processes for the whole session.
 
     The workers run the real handler behind tests/support/failing_handler.py, which only

@@ -53,7 +53,12 @@ def archive(spec, bucket: str) -> tuple[dict[str, str], set[str]]:
                 Bucket=spec.results_bucket,
                 Key=spec.result_key(key, bucket),
                 Body=json.dumps(DONE_MARKER).encode(),
-                Metadata={"status": "succeeded", "source-etag": etags[key], "source-version-id": "", "source-sequencer": ""},
+                Metadata={
+                    "status": "succeeded",
+                    "source-etag": etags[key],
+                    "source-version-id": "",
+                    "source-sequencer": "",
+                },
             )
         else:
             todo.add(key)
@@ -85,7 +90,11 @@ def test_backfill_on_minio_sends_the_undone_half_through_the_broker_to_the_worke
     # and the results already there were left alone, never delivered to a worker
     for key in sorted(set(etags) - todo):
         assert read_result(spec, bucket, key) == DONE_MARKER
-    read = {r["key"] for r in function_logs.records(spec.work_dir) if r.get("bucket") == bucket and r.get("message") == function_logs.RECOGNISED}
+    read = {
+        r["key"]
+        for r in function_logs.records(spec.work_dir)
+        if r.get("bucket") == bucket and r.get("message") == function_logs.RECOGNISED
+    }
     assert read <= todo
     # and a second backfill finds nothing left to do
     again = stack_backfill.run(spec, bucket=bucket, prefix="old/", dry_run=True)
@@ -108,11 +117,16 @@ def test_the_image_command_sends_to_a_rabbitmq_queue_with_confirms(minio_stack, 
     monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
     code = backfill_cli.main(
         [
-            "--bucket", bucket,
-            "--results-bucket", spec.results_bucket,
-            "--results-prefix", spec.results_prefix,
-            "--endpoint-url", spec.s3_endpoint,
-            "--to", f"{spec.broker_url}?queue={spec.work_queue}",
+            "--bucket",
+            bucket,
+            "--results-bucket",
+            spec.results_bucket,
+            "--results-prefix",
+            spec.results_prefix,
+            "--endpoint-url",
+            spec.s3_endpoint,
+            "--to",
+            f"{spec.broker_url}?queue={spec.work_queue}",
             "--no-progress",
         ]
     )
@@ -135,8 +149,23 @@ def test_the_local_command_sends_to_the_moto_stacks_events_queue(start_stack, tm
 
     def local(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "bucket_ocr_local", "--work-dir", str(tmp_path), "backfill", "--bucket", bucket, "--no-progress", *args],
-            capture_output=True, text=True, timeout=120, env=child_environment(), cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "bucket_ocr_local",
+                "--work-dir",
+                str(tmp_path),
+                "backfill",
+                "--bucket",
+                bucket,
+                "--no-progress",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=child_environment(),
+            cwd=ROOT,
         )
 
     # When `bucket-ocr-local backfill` runs dry, then for real
@@ -151,7 +180,9 @@ def test_the_local_command_sends_to_the_moto_stacks_events_queue(start_stack, tm
     keys = set()
 
     def received():
-        for message in sqs.receive_message(QueueUrl=spec.events_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", []):
+        for message in sqs.receive_message(
+            QueueUrl=spec.events_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        ).get("Messages", []):
             body = json.loads(message["Body"])
             if "Records" in body:  # not the s3:TestEvent S3 sent when the stack wired its input bucket
                 keys.add(body["Records"][0]["s3"]["object"]["key"])

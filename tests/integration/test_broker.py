@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import closing
-from typing import Iterator
 
 import pytest
 
@@ -39,7 +39,10 @@ def run_setup(broker, **env: str) -> subprocess.CompletedProcess:
     environment.pop("OCR_DEAD_LETTER_QUEUE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "bucket_ocr.worker", "setup", "--wait", "5"],
-        env=environment, capture_output=True, text=True, timeout=120,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -50,7 +53,11 @@ def ready_messages(broker, queue: str) -> int:
 
 def test_setup_declares_the_topology_and_running_it_again_changes_nothing(broker):
     # given names of our own on a fresh broker
-    names = {"OCR_WORK_EXCHANGE": unique_name("ex"), "OCR_WORK_QUEUE": unique_name("work"), "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx")}
+    names = {
+        "OCR_WORK_EXCHANGE": unique_name("ex"),
+        "OCR_WORK_QUEUE": unique_name("work"),
+        "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx"),
+    }
 
     # when setup runs twice
     first, second = run_setup(broker, **names), run_setup(broker, **names)
@@ -64,7 +71,11 @@ def test_setup_declares_the_topology_and_running_it_again_changes_nothing(broker
 
 def test_setup_names_a_queue_that_exists_with_other_settings(broker):
     # given a work queue declared with a delivery limit of 5
-    names = {"OCR_WORK_EXCHANGE": unique_name("ex"), "OCR_WORK_QUEUE": unique_name("work"), "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx")}
+    names = {
+        "OCR_WORK_EXCHANGE": unique_name("ex"),
+        "OCR_WORK_QUEUE": unique_name("work"),
+        "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx"),
+    }
     assert run_setup(broker, **names).returncode == 0
 
     # when setup is asked for another limit on the same queue
@@ -79,12 +90,19 @@ def test_setup_names_a_queue_that_exists_with_other_settings(broker):
 def test_a_dead_letter_lands_confirmed_on_the_broker_in_the_sqs_letter_format(broker):
     # given a dead-letter queue on the broker
     queue = unique_name("letters")
-    topology = Topology(dead_letter_queue=queue, dead_letter_exchange=unique_name("dlx"), work_queue=unique_name("w"), exchange=unique_name("e"))
+    topology = Topology(
+        dead_letter_queue=queue,
+        dead_letter_exchange=unique_name("dlx"),
+        work_queue=unique_name("w"),
+        exchange=unique_name("e"),
+    )
     with closing(connect(parse_amqp_url(broker.url, variable="b"), name="test")) as connection:
         topology.declare(connection.channel())
     letters = AmqpDeadLetterQueue(AmqpAddress(parse_amqp_url(broker.url, variable="b").broker_url, queue))
     record = {"eventSource": "minio:s3", "s3": {"bucket": {"name": "in"}, "object": {"key": "a.png"}}}
-    body = dead_letter_body(record, ValueError("bad"), attempt=2, bucket="in", key="a.png", result_key="ocr/in/a.png.json")
+    body = dead_letter_body(
+        record, ValueError("bad"), attempt=2, bucket="in", key="a.png", result_key="ocr/in/a.png.json"
+    )
 
     # when the function sends it
     message_id = letters.send(body)
@@ -99,7 +117,9 @@ def test_a_dead_letter_lands_confirmed_on_the_broker_in_the_sqs_letter_format(br
 
 def test_a_dead_letter_that_cannot_be_stored_is_a_transient_error_naming_the_object(broker):
     # given a queue that does not exist, then a broker that is not there
-    missing = AmqpDeadLetterQueue(AmqpAddress(parse_amqp_url(broker.url, variable="b").broker_url, unique_name("nowhere")))
+    missing = AmqpDeadLetterQueue(
+        AmqpAddress(parse_amqp_url(broker.url, variable="b").broker_url, unique_name("nowhere"))
+    )
     unreachable = AmqpDeadLetterQueue(parse_amqp_url("amqp://u:p@127.0.0.1:1/%2F?queue=q", variable="b"))
     body = dead_letter_body({}, ValueError("bad"), attempt=1, bucket="in", key="a.png", result_key=None)
 
@@ -122,10 +142,15 @@ def test_the_consumer_settles_every_message_even_when_the_broker_hands_it_two_at
     from bucket_ocr.worker.invocation import Verdict
     from bucket_ocr.worker.settings import WorkerSettings
 
-    names = {"OCR_WORK_EXCHANGE": unique_name("ex"), "OCR_WORK_QUEUE": unique_name("work"),
-             "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx"), "OCR_DELIVERY_LIMIT": "1"}
-    settings = WorkerSettings.from_env({"OCR_BROKER_URL": broker.url, **names,
-                                        "OCR_DEAD_LETTER_QUEUE_URL": f"{broker.url}?queue={unique_name('dlq')}"})
+    names = {
+        "OCR_WORK_EXCHANGE": unique_name("ex"),
+        "OCR_WORK_QUEUE": unique_name("work"),
+        "OCR_DEAD_LETTER_EXCHANGE": unique_name("dlx"),
+        "OCR_DELIVERY_LIMIT": "1",
+    }
+    settings = WorkerSettings.from_env(
+        {"OCR_BROKER_URL": broker.url, **names, "OCR_DEAD_LETTER_QUEUE_URL": f"{broker.url}?queue={unique_name('dlq')}"}
+    )
     seen: list[bytes] = []
 
     def invoke(message):
@@ -137,15 +162,21 @@ def test_the_consumer_settles_every_message_even_when_the_broker_hands_it_two_at
         consumer = threading.Thread(target=Consumer(settings, invoke, executor, stopping=stopping, name="test").run)
         consumer.start()
         try:
-            wait_for(lambda: _queue_exists(broker, settings.topology.work_queue), timeout=30, what="the consumer's queue")
+            wait_for(
+                lambda: _queue_exists(broker, settings.topology.work_queue), timeout=30, what="the consumer's queue"
+            )
 
             # when the poisoned message comes first and three good ones right behind it
             with closing(connect(settings.broker, name="test")) as connection:
                 channel = connection.channel()
                 channel.confirm_delivery()
                 for body in (b"poison", b"one", b"two", b"three"):
-                    channel.basic_publish(settings.topology.exchange, settings.topology.routing_key, body,
-                                          pika.BasicProperties(delivery_mode=2))
+                    channel.basic_publish(
+                        settings.topology.exchange,
+                        settings.topology.routing_key,
+                        body,
+                        pika.BasicProperties(delivery_mode=2),
+                    )
 
             # then every good message is handled once and the queue drains
             wait_for(lambda: {b"one", b"two", b"three"} <= set(seen), timeout=30, what="the good messages")

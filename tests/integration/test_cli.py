@@ -25,7 +25,11 @@ pytestmark = pytest.mark.integration
 def cli(work_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bucket_ocr_local", "--work-dir", str(work_dir), *args],
-        capture_output=True, text=True, timeout=timeout, env=child_environment(), cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_environment(),
+        cwd=ROOT,
     )
 
 
@@ -57,13 +61,31 @@ def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir, store):
     log = tmp_path / "up.log"
     with open(log, "w") as out:
         up = subprocess.Popen(
-            [sys.executable, "-m", "bucket_ocr_local", "--work-dir", str(tmp_path), "--models-dir", str(models_dir),
-             "up", "--store", store],
-            stdout=out, stderr=subprocess.STDOUT, env=child_environment(), cwd=ROOT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "bucket_ocr_local",
+                "--work-dir",
+                str(tmp_path),
+                "--models-dir",
+                str(models_dir),
+                "up",
+                "--store",
+                store,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=child_environment(),
+            cwd=ROOT,
+            start_new_session=True,
         )
     try:
-        wait_for(lambda: "Ctrl-C stops the stack" in log.read_text(), timeout=120, what="`up` to be ready",
-                 abort=lambda: up.poll() is not None and log.read_text())
+        wait_for(
+            lambda: "Ctrl-C stops the stack" in log.read_text(),
+            timeout=120,
+            what="`up` to be ready",
+            abort=lambda: up.poll() is not None and log.read_text(),
+        )
         printed = log.read_text()
         assert "S3 endpoint   http://127.0.0.1:" in printed and "secret key" in printed
         if store == "minio":
@@ -72,7 +94,9 @@ def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir, store):
         # when files are dropped into it, one of them corrupt
         (tmp_path / "note.png").write_bytes(png_of("NOTE 8080"))
         (tmp_path / "bad scan.png").write_bytes(CORRUPT_PNG)
-        dropped = cli(tmp_path, "drop", str(tmp_path / "note.png"), str(tmp_path / "bad scan.png"), "--prefix", "dropped/")
+        dropped = cli(
+            tmp_path, "drop", str(tmp_path / "note.png"), str(tmp_path / "bad scan.png"), "--prefix", "dropped/"
+        )
 
         # then `drop` waits for both and reports each (exit 1: not everything succeeded)
         assert dropped.returncode == 1, dropped.stdout + dropped.stderr

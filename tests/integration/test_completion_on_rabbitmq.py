@@ -69,7 +69,10 @@ def drain(broker, queue: str) -> list[tuple[str, object, dict]]:
 def test_a_queue_bound_to_document_failed_gets_the_failed_documents_only(broker):
     # given a consumer's queue bound with document.failed, and one with document.*
     exchange = unique_name("ocr-completions")
-    failed_only, everything = bound_queue(broker, exchange, "document.failed"), bound_queue(broker, exchange, "document.*")
+    failed_only, everything = (
+        bound_queue(broker, exchange, "document.failed"),
+        bound_queue(broker, exchange, "document.*"),
+    )
     events = publisher(broker, exchange)
     failed, succeeded = an_event("failed"), an_event("succeeded")
 
@@ -86,7 +89,9 @@ def test_a_queue_bound_to_document_failed_gets_the_failed_documents_only(broker)
     assert properties.headers == {"status": "failed", "job_tag": "batch-7"}
     # and both reach the wildcard binding, each under its own routing key
     assert [(key, body["status"]) for key, _, body in drain(broker, everything)] == [
-        ("document.failed", "failed"), ("document.succeeded", "succeeded")]
+        ("document.failed", "failed"),
+        ("document.succeeded", "succeeded"),
+    ]
 
 
 def test_the_publisher_declares_a_durable_topic_exchange_and_publishes_with_no_queue_bound(broker):

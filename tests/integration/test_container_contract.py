@@ -46,8 +46,10 @@ def _rie_binary() -> Path:
     candidate = Path(configured) if configured else DEFAULT_RIE
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return candidate
-    message = (f"Lambda Runtime Interface Emulator not found at {candidate}: run "
-               "local/tools/install-servers.sh and export the RIE_BIN it prints")
+    message = (
+        f"Lambda Runtime Interface Emulator not found at {candidate}: run "
+        "local/tools/install-servers.sh and export the RIE_BIN it prints"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -178,7 +180,11 @@ def _cache_key(stages: list[Stage], names: list[str]) -> str:
                 continue
             for source in copy_sources(instruction)[0]:
                 path = ROOT / source
-                files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+                files = (
+                    sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+                    if path.is_dir()
+                    else [path]
+                )
                 for file in files:
                     digest.update(str(file.relative_to(ROOT)).encode())
                     digest.update(file.read_bytes())
@@ -224,8 +230,9 @@ def moto(tmp_path):
     port = _free_port()
     server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
     assert server, "moto_server not installed: pip install 'moto[server]'"
-    process = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_for_port(port, process, 30)
         yield f"http://127.0.0.1:{port}"
@@ -257,8 +264,9 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
     home = tmp_path / "home"
     home.mkdir(mode=0o555)
     # and buckets and a dead-letter queue on a moto server
-    clients = dict(endpoint_url=moto, region_name="us-east-1", aws_access_key_id="testing",
-                   aws_secret_access_key="testing")
+    clients = dict(
+        endpoint_url=moto, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     s3, sqs = boto3.client("s3", **clients), boto3.client("sqs", **clients)
     s3.create_bucket(Bucket="contract-input")
     s3.create_bucket(Bucket="contract-results")
@@ -288,16 +296,33 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
     log = (tmp_path / "rie.log").open("w")
     # No capabilities: root then obeys file modes like the unprivileged user Lambda uses.
     process = subprocess.Popen(
-        ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", str(rie), "--log-level", "info",
-         "--runtime-interface-emulator-address", f"127.0.0.1:{port}",
-         "--runtime-api-address", f"127.0.0.1:{runtime_api}", *bootstrap],
-        env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        [
+            "setpriv",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--no-new-privs",
+            str(rie),
+            "--log-level",
+            "info",
+            "--runtime-interface-emulator-address",
+            f"127.0.0.1:{port}",
+            "--runtime-api-address",
+            f"127.0.0.1:{runtime_api}",
+            *bootstrap,
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_for_port(port, process, 30)
         event = retarget(load_event("s3-put.json"), "contract-input", "scans/page one.png", etag)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations",
-            data=json.dumps(event).encode(), method="POST")
+            data=json.dumps(event).encode(),
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=300) as response:
             answer = response.read().decode()
     finally:
@@ -348,7 +373,10 @@ def test_the_image_ships_the_self_hosted_worker_and_its_broker_client(image_root
         done = subprocess.run(
             [python, str(worker), "setup", "--wait", "10"],
             env={**replay.environment(runtime, root), "OCR_BROKER_URL": broker.url},
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
         )
     finally:
         broker.stop()

@@ -13,9 +13,10 @@ import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,11 @@ def test_fifty_uploads_with_two_workers_are_each_read_exactly_once(minio_stack, 
     assert runs == Counter({key: 1 for key in keys})
     assert len(workers) == 2
     # and nothing is left in any queue
-    wait_for(lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0}, timeout=30, what="an empty work queue")
+    wait_for(
+        lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0},
+        timeout=30,
+        what="an empty work queue",
+    )
     assert not [l for l in dead_letters.peek(minio_stack.spec) if l.bucket == minio_bucket]
 
 
@@ -170,10 +175,20 @@ def worker_of_its_own(stack, bucket: str, log_dir: Path, **env: str) -> Iterator
 
 
 def minio_put_event(bucket: str, key: str) -> bytes:
-    return json.dumps({"EventName": "s3:ObjectCreated:Put", "Key": f"{bucket}/{key}", "Records": [{
-        "eventVersion": "2.0", "eventSource": "minio:s3", "eventName": "s3:ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
-    }]}).encode()
+    return json.dumps(
+        {
+            "EventName": "s3:ObjectCreated:Put",
+            "Key": f"{bucket}/{key}",
+            "Records": [
+                {
+                    "eventVersion": "2.0",
+                    "eventSource": "minio:s3",
+                    "eventName": "s3:ObjectCreated:Put",
+                    "s3": {"bucket": {"name": bucket}, "object": {"key": key}},
+                }
+            ],
+        }
+    ).encode()
 
 
 def test_a_handler_call_longer_than_the_heartbeat_keeps_the_connection(minio_stack, minio_bucket, tmp_path):
@@ -198,11 +213,15 @@ def test_a_worker_whose_queue_is_deleted_declares_it_again_and_goes_on(minio_sta
     # given a worker consuming its queue
     with worker_of_its_own(minio_stack, minio_bucket, tmp_path) as (worker, names):
         # when an operator deletes the queue under it
-        with closing(connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")) as connection:
+        with closing(
+            connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")
+        ) as connection:
             connection.channel().queue_delete(names["OCR_WORK_QUEUE"])
 
         # then the worker notices its consumer was cancelled, reconnects and declares it again
-        wait_for(lambda: worker.log_path.read_text().count('"message":"consuming"') == 2, timeout=180, what="a new consumer")
+        wait_for(
+            lambda: worker.log_path.read_text().count('"message":"consuming"') == 2, timeout=180, what="a new consumer"
+        )
         assert "ConsumerCancelled" in worker.log_path.read_text()
         # and events reach it as before
         minio_stack.spec.client("s3").put_object(Bucket=minio_bucket, Key="after.png", Body=png_of("AFTER THE DELETE"))
@@ -245,7 +264,9 @@ def test_a_corrupt_upload_is_dead_lettered_at_once_with_its_error_result(minio_s
     assert result["status"] == "failed"
     assert result["error"]["type"] == "CorruptDocumentError"
     # and the dead-letter queue on the broker has the function's letter, after one delivery
-    [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, "broken/scan.png"), timeout=30, what="the dead letter")
+    [letter] = wait_for(
+        lambda: letters_for(minio_stack, minio_bucket, "broken/scan.png"), timeout=30, what="the dead letter"
+    )
     assert letter.kind == "function" and letter.error_type == "CorruptDocumentError"
     assert letter.body["record"]["s3"]["bucket"]["name"] == minio_bucket
     assert len(deliveries_of(minio_stack, minio_bucket, "broken/scan.png")) == 1
@@ -264,7 +285,9 @@ def test_a_document_failing_on_every_delivery_is_dead_lettered_by_the_broker_the
         s3.put_object(Bucket=minio_bucket, Key=key, Body=png_of("EVENTUALLY READ"))
 
         # then RabbitMQ delivers it until the delivery limit, then moves MinIO's event to the dead-letter queue
-        [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, key), timeout=120, what="the broker's dead letter")
+        [letter] = wait_for(
+            lambda: letters_for(minio_stack, minio_bucket, key), timeout=120, what="the broker's dead letter"
+        )
         assert letter.kind == "redrive" and letter.body["Records"][0]["s3"]["bucket"]["name"] == minio_bucket
         limit = minio_stack.spec.delivery_limit
         deliveries = sorted(deliveries_of(minio_stack, minio_bucket, key), key=lambda d: d["attempt"])
@@ -308,10 +331,16 @@ def test_empty_messages_and_non_create_events_are_acknowledged_and_ignored(minio
 
     # then both are acknowledged, nothing is dead-lettered and no result is written
     wait_for(lambda: deliveries_of(minio_stack, minio_bucket, "gone.png"), timeout=30, what="the deletion to be taken")
-    wait_for(lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0}, timeout=30, what="an empty work queue")
+    wait_for(
+        lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0},
+        timeout=30,
+        what="an empty work queue",
+    )
     assert letters_for(minio_stack, minio_bucket, "gone.png") == []
     assert read_result(minio_stack.spec, minio_bucket, "gone.png") is None
-    empties = [r for r in function_logs.records(minio_stack.spec.work_dir) if r.get("message", "").startswith("empty message")]
+    empties = [
+        r for r in function_logs.records(minio_stack.spec.work_dir) if r.get("message", "").startswith("empty message")
+    ]
     assert empties
 
 
@@ -324,8 +353,14 @@ def test_a_message_that_is_not_an_event_is_dead_lettered_as_it_came(minio_stack)
 
     # then it is dead-lettered at once, with the body as it came, and never retried
     def letter():
-        return next((l for l in dead_letters.peek(minio_stack.spec)
-                     if l.kind == "function" and l.body["record"].get("body") == body.decode()), None)
+        return next(
+            (
+                l
+                for l in dead_letters.peek(minio_stack.spec)
+                if l.kind == "function" and l.body["record"].get("body") == body.decode()
+            ),
+            None,
+        )
 
     found = wait_for(letter, timeout=30, what="the dead letter")
     assert found.error_type == "MalformedEventError"
@@ -418,7 +453,9 @@ def test_a_quick_overwrite_leaves_the_result_of_the_latest_version(minio_stack, 
 
     # when it is overwritten at once, twice
     s3.put_object(Bucket=minio_bucket, Key="overwrite.pdf", Body=pdf_of([["MIDDLE VERSION 5555"]]))
-    latest = s3.put_object(Bucket=minio_bucket, Key="overwrite.pdf", Body=pdf_of([["LATEST VERSION 7777"]]))["ETag"].strip('"')
+    latest = s3.put_object(Bucket=minio_bucket, Key="overwrite.pdf", Body=pdf_of([["LATEST VERSION 7777"]]))[
+        "ETag"
+    ].strip('"')
 
     # then, once every event is handled, the result is the latest version's
     wait_for(lambda: handled(minio_stack, minio_bucket, "overwrite.pdf") >= 3, timeout=180, what="three events handled")
@@ -442,7 +479,9 @@ def test_the_uploaders_job_tag_and_outputs_are_honoured_and_a_bad_one_is_dead_le
     failed = wait_for_result(minio_stack.spec, minio_bucket, "bad tag.png")
     assert failed["error"]["type"] == "InvalidObjectOptionsError"
     assert "x-amz-meta-ocr-job-tag" in failed["error"]["message"]
-    [letter] = wait_for(lambda: letters_for(minio_stack, minio_bucket, "bad tag.png"), timeout=30, what="the dead letter")
+    [letter] = wait_for(
+        lambda: letters_for(minio_stack, minio_bucket, "bad tag.png"), timeout=30, what="the dead letter"
+    )
     assert letter.error_type == "InvalidObjectOptionsError"
 
 
@@ -467,7 +506,9 @@ def test_each_document_announces_itself_on_the_completion_exchange(minio_stack, 
     # then each has exactly one event, routed by its status, carrying the uploader's tag
     def received() -> list[tuple[str, dict]]:
         messages = []
-        with closing(connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")) as connection:
+        with closing(
+            connect(parse_amqp_url(minio_stack.spec.broker_url, variable="broker"), name="test")
+        ) as connection:
             channel = connection.channel()
             while True:
                 method, _, body = channel.basic_get(queue, auto_ack=True)

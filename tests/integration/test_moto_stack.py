@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from bucket_ocr_local import dead_letters, journal
-from bucket_ocr_local.processes import wait_for
 from bucket_ocr_local.errors import StackLostError
+from bucket_ocr_local.processes import wait_for
 from bucket_ocr_local.supervisor import Supervisor, heal
 from bucket_ocr_local.worker import WorkerPool
 from tests.integration.conftest import invocations_of, pdf_of, png_of, read_result, wait_for_result
@@ -55,8 +55,14 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_after_the_configured_rece
 
     # then SQS moves its notification to the dead-letter queue after two receives
     def redriven():
-        return next((l for l in dead_letters.peek(spec)
-                     if l.kind == "redrive" and {"bucket": spec.input_bucket, "key": "doomed.png"} in l.objects), None)
+        return next(
+            (
+                l
+                for l in dead_letters.peek(spec)
+                if l.kind == "redrive" and {"bucket": spec.input_bucket, "key": "doomed.png"} in l.objects
+            ),
+            None,
+        )
 
     letter = wait_for(redriven, timeout=60, what="the redriven notification")
     assert letter.body["Records"][0]["s3"]["object"]["key"] == "doomed.png"

@@ -59,7 +59,10 @@ def test_a_quorum_queue_keeps_a_persistent_message_across_stop_and_start(server:
         channel.queue_declare(queue, durable=True, arguments=QUORUM)
         channel.confirm_delivery()
         channel.basic_publish(
-            "", queue, b"scan-0001.pdf", pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, message_id="m-1")
+            "",
+            queue,
+            b"scan-0001.pdf",
+            pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, message_id="m-1"),
         )
 
     # When the node is stopped and started again
@@ -146,7 +149,9 @@ def test_a_work_dir_keeps_its_credentials_private_and_its_node_name(server: Rabb
         RabbitMQServer(work_dir, user="someone-else", password="x")
 
 
-def test_a_missing_rabbitmq_server_is_named_with_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_rabbitmq_server_is_named_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given no rabbitmq-server where we look
     monkeypatch.setattr(rabbitmq_server, "SCRIPTS_DIR", tmp_path / "no-rabbitmq")
 

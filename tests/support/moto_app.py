@@ -12,7 +12,9 @@ from bucket_ocr.clients import make_clients
 from bucket_ocr.settings import Settings
 
 
-def app_on_moto(models_dir: Path, source: str, results: str, engine: Any, **environment: str) -> tuple[Any, Any, str, OcrApp]:
+def app_on_moto(
+    models_dir: Path, source: str, results: str, engine: Any, **environment: str
+) -> tuple[Any, Any, str, OcrApp]:
     """(test's s3 client, test's sqs client, dead-letter queue URL, app) for ``engine``."""
     s3 = boto3.client("s3", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")

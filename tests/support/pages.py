@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -48,9 +48,7 @@ def find_truetype_font() -> Path:
             return Path(found)
     if candidates:
         return sorted(candidates)[0]
-    raise FontNotFoundError(
-        "no TrueType font found; install one, e.g. `apt-get install fonts-dejavu-core`"
-    )
+    raise FontNotFoundError("no TrueType font found; install one, e.g. `apt-get install fonts-dejavu-core`")
 
 
 def render_text_page(

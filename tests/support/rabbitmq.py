@@ -15,11 +15,10 @@ import urllib.request
 from typing import Any
 
 import pika
-import pytest
 
 from bucket_ocr_local.errors import BinaryNotFoundError
-from tests.support.servers import require
 from bucket_ocr_local.stores.rabbitmq_server import RabbitMQServer, rabbitmq_server_binary
+from tests.support.servers import require
 
 
 def require_rabbitmq_server() -> None:
@@ -33,7 +32,9 @@ def amqp_connection(server: RabbitMQServer) -> pika.BlockingConnection:
     return pika.BlockingConnection(parameters)
 
 
-def management_get(server: RabbitMQServer, path: str, *, user: str | None = None, password: str | None = None) -> tuple[int, Any]:
+def management_get(
+    server: RabbitMQServer, path: str, *, user: str | None = None, password: str | None = None
+) -> tuple[int, Any]:
     """GET on the management API with basic auth (the server's own credentials by default)."""
     token = base64.b64encode(f"{user or server.user}:{password or server.password}".encode()).decode()
     request = urllib.request.Request(f"{server.management_url}{path}", headers={"Authorization": f"Basic {token}"})

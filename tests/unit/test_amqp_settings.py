@@ -43,14 +43,19 @@ def test_the_function_refuses_an_amqp_dead_letter_url_without_its_queue_at_cold_
     with pytest.raises(ConfigurationError, match=r"OCR_DEAD_LETTER_QUEUE_URL must name its queue"):
         Settings.from_env(env)
     # and with the queue named it is accepted
-    assert is_amqp_url(Settings.from_env({**env, "OCR_DEAD_LETTER_QUEUE_URL": f"{BROKER}?queue=dl"}).dead_letter_queue_url)
+    assert is_amqp_url(
+        Settings.from_env({**env, "OCR_DEAD_LETTER_QUEUE_URL": f"{BROKER}?queue=dl"}).dead_letter_queue_url
+    )
 
 
 def test_worker_settings_default_to_the_topology_infra_deploys():
     settings = WorkerSettings.from_env({"OCR_BROKER_URL": BROKER})
     topology = settings.topology
     assert (topology.exchange, topology.routing_key, topology.work_queue) == ("bucket-ocr", "uploads", "ocr-work")
-    assert (topology.dead_letter_exchange, topology.dead_letter_queue) == ("bucket-ocr-dead-letters", "ocr-dead-letters")
+    assert (topology.dead_letter_exchange, topology.dead_letter_queue) == (
+        "bucket-ocr-dead-letters",
+        "ocr-dead-letters",
+    )
     assert topology.delivery_limit == 5
     assert settings.dead_letters.queue == "ocr-dead-letters" and settings.handler == "bucket_ocr.handler.lambda_handler"
 
@@ -66,12 +71,16 @@ def test_the_work_queue_is_a_quorum_queue_that_dead_letters_past_its_delivery_li
 
 def test_the_dead_letter_queue_names_the_topology_queue_and_must_be_on_the_same_broker():
     # given the function's dead-letter URL on the worker's broker
-    settings = WorkerSettings.from_env({"OCR_BROKER_URL": BROKER, "OCR_DEAD_LETTER_QUEUE_URL": f"{BROKER}?queue=failed-ocr"})
+    settings = WorkerSettings.from_env(
+        {"OCR_BROKER_URL": BROKER, "OCR_DEAD_LETTER_QUEUE_URL": f"{BROKER}?queue=failed-ocr"}
+    )
     assert settings.topology.dead_letter_queue == "failed-ocr"
 
     # then one on another broker is refused: the broker's own letters would land elsewhere
     with pytest.raises(ConfigurationError, match="OCR_DEAD_LETTER_QUEUE_URL must be on the broker"):
-        WorkerSettings.from_env({"OCR_BROKER_URL": BROKER, "OCR_DEAD_LETTER_QUEUE_URL": "amqp://ocr:x@other:5672/%2F?queue=q"})
+        WorkerSettings.from_env(
+            {"OCR_BROKER_URL": BROKER, "OCR_DEAD_LETTER_QUEUE_URL": "amqp://ocr:x@other:5672/%2F?queue=q"}
+        )
 
 
 @pytest.mark.parametrize(

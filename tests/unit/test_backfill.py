@@ -25,14 +25,27 @@ from bucket_ocr.results.keys import result_key_for
 
 
 def write_result(
-    s3, bucket: str, source_bucket: str, key: str, etag: str, *, version_id: str = "", sequencer: str = "", status: str = "succeeded"
+    s3,
+    bucket: str,
+    source_bucket: str,
+    key: str,
+    etag: str,
+    *,
+    version_id: str = "",
+    sequencer: str = "",
+    status: str = "succeeded",
 ):
     """A result as the function leaves it: its source's identity in the metadata."""
     s3.put_object(
         Bucket=bucket,
         Key=result_key_for("ocr/", source_bucket, key),
         Body=b"{}",
-        Metadata={"status": status, "source-etag": etag, "source-version-id": version_id, "source-sequencer": sequencer},
+        Metadata={
+            "status": status,
+            "source-etag": etag,
+            "source-version-id": version_id,
+            "source-sequencer": sequencer,
+        },
     )
 
 
@@ -65,7 +78,11 @@ def test_each_object_is_planned_by_its_result(s3):
     planned = {listed.key: (listed, reason) for listed, reason in plan(s3, "docs", "", "results", "ocr/")}
     # Then only the unread and the out-of-date are to do
     assert {key: reason for key, (_, reason) in planned.items()} == {
-        "new.pdf": NO_RESULT, "done.pdf": DONE, "stale.pdf": STALE_RESULT, "folder/": FOLDER, "corrupt.pdf": FAILED_BEFORE
+        "new.pdf": NO_RESULT,
+        "done.pdf": DONE,
+        "stale.pdf": STALE_RESULT,
+        "folder/": FOLDER,
+        "corrupt.pdf": FAILED_BEFORE,
     }
     # and the out-of-date one's event orders just after the result it replaces
     assert planned["stale.pdf"][0].sequencer == "0100"
@@ -104,7 +121,11 @@ def test_the_event_sent_is_an_s3_put_of_the_listed_version(s3):
     ((listed, _),) = list(plan(s3, "docs", "", "results", "ocr/"))
     (record,) = records_from_payload(listed.notification())
     assert (record.bucket, record.key, record.etag, record.size, record.event_name) == (
-        "docs", "dir/a b.png", etag, len(b"document"), "ObjectCreated:Put"
+        "docs",
+        "dir/a b.png",
+        etag,
+        len(b"document"),
+        "ObjectCreated:Put",
     )
 
 
@@ -136,9 +157,17 @@ def listed(key):
 def test_a_dry_run_counts_and_sends_nothing():
     target = RecordingTarget()
     summary = backfill(
-        [(listed("a"), NO_RESULT), (listed("b"), DONE), (listed("c"), OWN_OUTPUT), (listed("d"), FAILED_BEFORE)], target, dry_run=True
+        [(listed("a"), NO_RESULT), (listed("b"), DONE), (listed("c"), OWN_OUTPUT), (listed("d"), FAILED_BEFORE)],
+        target,
+        dry_run=True,
     )
-    assert (summary.listed, summary.already_done, summary.skipped, summary.to_enqueue, summary.enqueued) == (4, 2, 1, 1, 0)
+    assert (summary.listed, summary.already_done, summary.skipped, summary.to_enqueue, summary.enqueued) == (
+        4,
+        2,
+        1,
+        1,
+        0,
+    )
     assert target.bodies == [] and "would enqueue  1" in summary.lines()
 
 
@@ -156,7 +185,11 @@ class FakeSqs:
 
     def send_message_batch(self, QueueUrl, Entries):
         self.calls.append(Entries)
-        failed = [{"Id": e["Id"], "Code": "InternalError", "Message": "try again", "SenderFault": False} for e in Entries if e["Id"] in self.failing_ids]
+        failed = [
+            {"Id": e["Id"], "Code": "InternalError", "Message": "try again", "SenderFault": False}
+            for e in Entries
+            if e["Id"] in self.failing_ids
+        ]
         return {"Successful": [{"Id": e["Id"]} for e in Entries if e["Id"] not in self.failing_ids], "Failed": failed}
 
 
@@ -226,7 +259,9 @@ def test_the_command_exits_non_zero_when_an_enqueue_failed(s3, monkeypatch, caps
     target = RecordingTarget(fail_keys={"b+c.png"})
     monkeypatch.setattr(backfill_cli, "target_for", lambda to, session=None: target)
     # When the command runs
-    code = backfill_cli.main(["--bucket", "docs", "--results-bucket", "results", "--to", "sqs://x/1/q", "--no-progress"])
+    code = backfill_cli.main(
+        ["--bucket", "docs", "--results-bucket", "results", "--to", "sqs://x/1/q", "--no-progress"]
+    )
     # Then it says what happened and fails
     out, err = capsys.readouterr()
     assert code == 1

@@ -17,15 +17,15 @@ from bucket_ocr.settings import Limits
 from bucket_ocr_bench import page_render
 from bucket_ocr_bench.corpus import (
     EXTRA_KINDS,
+    FOOTER_POINTS,
     MAX_LINES,
     MIN_LINES,
     RECEIPT,
-    ROTATED,
     RECEIPT_MARGIN_PX,
     RECEIPT_TEXT_PX,
+    ROTATED,
     SKEWED,
     THREE_COLUMN,
-    FOOTER_POINTS,
     TITLE_POINTS,
     TWO_COLUMN,
     UPRIGHT,
@@ -80,7 +80,11 @@ def test_every_upright_page_is_also_stored_turned_by_90_180_and_270_with_its_tra
     assert len(turned) == 3 * len(upright)
     for page in upright:
         turns = [t for t in turned if t.page_id.startswith(f"{page.page_id}-")]
-        assert sorted((t.rotation, t.kind) for t in turns) == [(90, "rotated-90"), (180, "rotated-180"), (270, "rotated-270")]
+        assert sorted((t.rotation, t.kind) for t in turns) == [
+            (90, "rotated-90"),
+            (180, "rotated-180"),
+            (270, "rotated-270"),
+        ]
         assert all(t.lines == page.lines and t.file_format == page.file_format for t in turns)
 
 

@@ -59,8 +59,12 @@ def _mixed_figures() -> list[PageFigure]:
         _kind_figure("a4", "a", 1.0, 0.001, rotation_detected=0, orientation_seconds=0.02),
         _kind_figure("a4", "b", 3.0, 0.003, rotation_detected=0, orientation_seconds=0.04),
         _kind_figure("a4", "a", 1.1, 0.001, path="function"),
-        _kind_figure("rotated-90", "a-rot90", 9.0, 0.7, rotation_expected=90, rotation_detected=0, orientation_seconds=0.03),
-        _kind_figure("rotated-270", "a-rot270", 7.0, 0.1, rotation_expected=270, rotation_detected=270, orientation_seconds=0.05),
+        _kind_figure(
+            "rotated-90", "a-rot90", 9.0, 0.7, rotation_expected=90, rotation_detected=0, orientation_seconds=0.03
+        ),
+        _kind_figure(
+            "rotated-270", "a-rot270", 7.0, 0.1, rotation_expected=270, rotation_detected=270, orientation_seconds=0.05
+        ),
         _kind_figure("rotated-90", "a-rot90", 20.0, 0.7, path="function", rotation_expected=90),
         _kind_figure("receipt", "r", 5.0, 0.2, rotation_detected=None),
     ]

@@ -21,7 +21,12 @@ from tests.unit.test_bench_figures import a_report
 
 def _timings() -> list[OutputTiming]:
     # given four pages arriving PDF first: one slow TIFF, the rest alike
-    rows = [("p3", "pdf", 0.018, 0.004), ("p0", "png", 0.014, 0.003), ("p2", "tiff", 0.250, 0.005), ("p1", "jpeg", 0.016, 0.004)]
+    rows = [
+        ("p3", "pdf", 0.018, 0.004),
+        ("p0", "png", 0.014, 0.003),
+        ("p2", "tiff", 0.250, 0.005),
+        ("p1", "jpeg", 0.016, 0.004),
+    ]
     timings = []
     for page, fmt, pdf, hocr in rows:
         timings.append(OutputTiming(page, fmt, "pdf", 1, pdf, 40_000))
@@ -50,7 +55,9 @@ def test_report_has_the_median_row_then_one_per_format() -> None:
     text = markdown(a_report(once_per_run={"outputs": summarise(_timings())}))
     assert "| extra s/page for pdf / hocr (rendering, median of 4 pages) | 0.017 / 0.004 |" in text
     assert "| extra s/page for pdf / hocr, TIFF pages (1) | 0.250 / 0.005 |" in text
-    assert text.index("median of 4 pages") < text.index("PNG pages") < text.index("TIFF pages") < text.index("PDF pages")
+    assert (
+        text.index("median of 4 pages") < text.index("PNG pages") < text.index("TIFF pages") < text.index("PDF pages")
+    )
 
 
 def _png(width: int = 200, height: int = 100) -> bytes:
@@ -68,7 +75,11 @@ class _Word:
 
 def _result(pages: int = 1, content_type: str = "image/png") -> dict:
     page = document.PageResult(
-        index=0, width=200, height=100, lines=[document.line_dict(_Word("hola", (10, 10, 60, 30)), 200, 100)], dpi=(150, 150)
+        index=0,
+        width=200,
+        height=100,
+        lines=[document.line_dict(_Word("hola", (10, 10, 60, 30)), 200, 100)],
+        dpi=(150, 150),
     )
     source = document.SourceInfo("in", "doc.png", content_type=content_type)
     return document.succeeded(source, {"name": "test"}, document.Timings(), [page] * pages, None, outputs={})
@@ -88,7 +99,9 @@ def test_a_source_the_pdf_cannot_be_made_from_is_a_measurement_error() -> None:
 
 
 def _page(page_id: str, file_format: str) -> CorpusPage:
-    return CorpusPage(page_id, f"{page_id}.{file_format}", file_format, "en", 150, "DejaVuSans", 10, Defects(0, 0, 0, 80), ("hola",))
+    return CorpusPage(
+        page_id, f"{page_id}.{file_format}", file_format, "en", 150, "DejaVuSans", 10, Defects(0, 0, 0, 80), ("hola",)
+    )
 
 
 def test_measure_renders_pages_with_a_result_and_divides_by_the_results_pages(

@@ -13,6 +13,7 @@ import pytest
 
 from bucket_ocr.completion import publisher_for
 from bucket_ocr.completion.amqp_exchange import AmqpExchangePublisher
+from bucket_ocr.completion.errors import EventNotPublishedError
 from bucket_ocr.completion.event import (
     DETAIL_TYPES,
     ROUTING_KEYS,
@@ -26,7 +27,6 @@ from bucket_ocr.completion.eventbridge import EventBridgePublisher
 from bucket_ocr.completion.published import EVENTS_FOLDER, identity_of, marker_key
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import ConfigurationError, CorruptDocumentError, TransientError
-from bucket_ocr.completion.errors import EventNotPublishedError
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import VersionIdentity
 
@@ -109,24 +109,39 @@ def test_a_result_older_than_outputs_and_job_tags_still_gives_a_valid_event():
 
 
 def test_the_builder_takes_location_and_tag_as_given():
-    event = completion_event(a_succeeded_result(), result_location={"bucket": "b", "json": "k.json", "hocr": "k.hocr"}, job_tag=None)
+    event = completion_event(
+        a_succeeded_result(), result_location={"bucket": "b", "json": "k.json", "hocr": "k.hocr"}, job_tag=None
+    )
     assert event["results"] == {"bucket": "b", "json": "k.json", "hocr": "k.hocr"} and event["job_tag"] is None
     with pytest.raises(ValueError, match="json"):
         completion_event(a_succeeded_result(), result_location={"bucket": "b"}, job_tag=None)
 
 
-@pytest.mark.parametrize("spoil", [
-    lambda e: e.update(error=None, status="failed"),
-    lambda e: e.update(error={"type": "Boom", "message": "m"}),
-    lambda e: e.update(job_tag="has spaces"),
-    lambda e: e.update(timestamp=1.5),
-    lambda e: e["results"].pop("json"),
-    lambda e: e["results"].update(docx="a.docx"),
-    lambda e: e.update(text="the whole document"),
-    lambda e: e["source"].pop("etag"),
-    lambda e: e.update(event_id="not-a-uuid"),
-], ids=["failed-without-error", "succeeded-with-error", "bad-tag", "float-time", "no-json", "unknown-output",
-        "extra-field", "no-etag", "bad-id"])
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda e: e.update(error=None, status="failed"),
+        lambda e: e.update(error={"type": "Boom", "message": "m"}),
+        lambda e: e.update(job_tag="has spaces"),
+        lambda e: e.update(timestamp=1.5),
+        lambda e: e["results"].pop("json"),
+        lambda e: e["results"].update(docx="a.docx"),
+        lambda e: e.update(text="the whole document"),
+        lambda e: e["source"].pop("etag"),
+        lambda e: e.update(event_id="not-a-uuid"),
+    ],
+    ids=[
+        "failed-without-error",
+        "succeeded-with-error",
+        "bad-tag",
+        "float-time",
+        "no-json",
+        "unknown-output",
+        "extra-field",
+        "no-etag",
+        "bad-id",
+    ],
+)
 def test_the_schema_refuses_what_a_consumer_could_not_rely_on(spoil):
     event = event_from_result(a_succeeded_result(), results_bucket="out", result_key=OUTPUTS["json"])
     spoilt = copy.deepcopy(event)
@@ -161,15 +176,19 @@ def test_eventbridge_publishes_on_the_named_bus(bus):
     assert CompletionSettings.from_env({"OCR_COMPLETION_EVENTS": "eventbridge"}).event_bus_name == "default"
 
 
-@pytest.mark.parametrize("env, variable", [
-    ({"OCR_COMPLETION_EVENTS": "sns"}, "OCR_COMPLETION_EVENTS"),
-    ({"OCR_COMPLETION_EVENTS": "eventbridge", "OCR_EVENT_BUS_NAME": "a bus"}, "OCR_EVENT_BUS_NAME"),
-    ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F"}, "OCR_COMPLETION_EVENTS"),
-    ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F?queue=q"}, "OCR_COMPLETION_EVENTS"),
-    ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F?exchange=amq.topic"}, "OCR_COMPLETION_EVENTS"),
-    ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F?exchange=a b"}, "OCR_COMPLETION_EVENTS"),
-    ({"OCR_COMPLETION_EVENTS": "amqp:///?exchange=e"}, "OCR_COMPLETION_EVENTS"),
-], ids=["unknown", "bad-bus", "no-exchange", "queue", "amq-exchange", "bad-exchange", "no-host"])
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"OCR_COMPLETION_EVENTS": "sns"}, "OCR_COMPLETION_EVENTS"),
+        ({"OCR_COMPLETION_EVENTS": "eventbridge", "OCR_EVENT_BUS_NAME": "a bus"}, "OCR_EVENT_BUS_NAME"),
+        ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F"}, "OCR_COMPLETION_EVENTS"),
+        ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F?queue=q"}, "OCR_COMPLETION_EVENTS"),
+        ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F?exchange=amq.topic"}, "OCR_COMPLETION_EVENTS"),
+        ({"OCR_COMPLETION_EVENTS": "amqp://u:s3cret@rabbitmq:5672/%2F?exchange=a b"}, "OCR_COMPLETION_EVENTS"),
+        ({"OCR_COMPLETION_EVENTS": "amqp:///?exchange=e"}, "OCR_COMPLETION_EVENTS"),
+    ],
+    ids=["unknown", "bad-bus", "no-exchange", "queue", "amq-exchange", "bad-exchange", "no-host"],
+)
 def test_a_bad_setting_fails_at_cold_start_naming_its_variable_and_hiding_the_password(env, variable):
     with pytest.raises(ConfigurationError, match=variable) as refused:
         CompletionSettings.from_env(env)
@@ -209,7 +228,10 @@ def test_a_marker_is_named_after_the_object_version_under_the_results_prefix():
     # and the result's own source names the same version
     assert identity_of(a_succeeded_result()) == identity
     # and another version or content is another marker
-    others = {marker_key("ocr/", VersionIdentity("in", "scans/a b.png", v, e)) for v, e in (("v2", "abc"), ("v1", "def"), (None, "abc"))}
+    others = {
+        marker_key("ocr/", VersionIdentity("in", "scans/a b.png", v, e))
+        for v, e in (("v2", "abc"), ("v1", "def"), (None, "abc"))
+    }
     assert len(others | {marker_key("ocr/", identity)}) == 4
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
@@ -126,7 +125,9 @@ def test_final_stage_has_no_build_tools_nor_pip_caches():
             if "install" in command and any(c.endswith("pip") for c in command):
                 assert "--no-cache-dir" in command, run.line
             if command[:1] == ["apt-get"] and "install" in command:
-                packages = [w.split("=")[0] for w in command if not w.startswith("-") and w not in ("apt-get", "install")]
+                packages = [
+                    w.split("=")[0] for w in command if not w.startswith("-") and w not in ("apt-get", "install")
+                ]
                 assert packages == ["libgomp1"], packages
     assert "rm -rf /var/lib/apt/lists/*" in " ".join(r.args for r in runtime.all("RUN"))
     # and the compilers and headers of the build stages never reach it
@@ -147,8 +148,13 @@ def test_models_are_baked_read_only_where_the_function_looks():
     stages = parse()
     runtime = stages[-1]
     models_dir = runtime.env()["OCR_MODELS_DIR"]
-    builds = [c for s in stages for r in s.all("RUN") for c in run_commands(r) if "bucket_ocr.models" in c or any(
-        w.endswith("bucket-ocr-models") for w in c)]
+    builds = [
+        c
+        for s in stages
+        for r in s.all("RUN")
+        for c in run_commands(r)
+        if "bucket_ocr.models" in c or any(w.endswith("bucket-ocr-models") for w in c)
+    ]
     (build,) = builds
     assert "build" in build and build[build.index("--dest") + 1] == models_dir
     chmods = [c for s in stages for r in s.all("RUN") for c in run_commands(r) if c[:1] == ["chmod"]]
@@ -159,7 +165,9 @@ def test_models_are_baked_read_only_where_the_function_looks():
 def test_every_locked_requirement_is_pinned_and_hashed():
     # Given every lock file the Dockerfile installs from
     stages = parse()
-    locks = {Path(src).name for s in stages for c in s.all("COPY") for src in copy_sources(c)[0] if src.endswith(".lock")}
+    locks = {
+        Path(src).name for s in stages for c in s.all("COPY") for src in copy_sources(c)[0] if src.endswith(".lock")
+    }
     wanted = {"requirements.lock", "requirements-models.lock", "requirements-cv2.lock", "requirements-orientation.lock"}
     assert wanted <= locks
     for name in locks:
@@ -194,7 +202,8 @@ def test_the_lock_satisfies_pyproject():
             # Then the lock pins each of them to a version the declaration allows
             assert name in locked, f"{name} missing from container/{lock}: run container/update-locks.sh"
             assert requirement.specifier.contains(locked[name], prereleases=True), (
-                f"{text} but container/{lock} pins {locked[name]}: run container/update-locks.sh")
+                f"{text} but container/{lock} pins {locked[name]}: run container/update-locks.sh"
+            )
 
 
 def test_models_lock_changes_nothing_the_runtime_lock_pins():
@@ -205,7 +214,9 @@ def test_models_lock_changes_nothing_the_runtime_lock_pins():
 def test_the_orientation_wheel_is_installed_alone_without_its_requirements_before_headless_opencv():
     # Given the pip installs of the stage that builds the models
     (models,) = [s for s in parse() if s.name == "models"]
-    installs = [c for r in models.all("RUN") for c in run_commands(r) if "install" in c and any(w.endswith("pip") for w in c)]
+    installs = [
+        c for r in models.all("RUN") for c in run_commands(r) if "install" in c and any(w.endswith("pip") for w in c)
+    ]
     locks = [Path(c[c.index("-r") + 1]).name for c in installs]
     # Then the orientation lock is installed hash-checked and --no-deps (its requirements
     # name opencv-python, whose cv2/ would replace the headless build), before OpenCV's last word
@@ -251,7 +262,8 @@ BUILDKIT_ONLY = {
     "syntax directive": re.compile(r"^#\s*syntax\s*=", re.I | re.M),
     "RUN --mount/--network/--security": re.compile(r"^\s*RUN\s+--(mount|network|security)\b", re.I | re.M),
     "COPY/ADD --link, --chmod, --parents, --exclude": re.compile(
-        r"^\s*(COPY|ADD)\s+(--\S+\s+)*--(link|chmod|parents|exclude)\b", re.I | re.M),
+        r"^\s*(COPY|ADD)\s+(--\S+\s+)*--(link|chmod|parents|exclude)\b", re.I | re.M
+    ),
     "heredoc": re.compile(r"^\s*(RUN|COPY)\b.*<<-?\s*[\"']?[A-Za-z_]+", re.I | re.M),
 }
 
@@ -272,13 +284,16 @@ def test_the_dockerfile_builds_with_the_builder_the_readme_gives_sam():
     assert not (DOCKERFILE.parent / "Dockerfile.dockerignore").exists()
 
 
-@pytest.mark.parametrize("line", [
-    "# syntax=docker/dockerfile:1.7",
-    "RUN --mount=type=bind,from=code,source=/wheels,target=/wheels pip install x",
-    "COPY --link --from=deps /venv /venv",
-    "COPY --chown=1:1 --chmod=0755 a /b",
-    "RUN <<EOF\necho hi\nEOF",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# syntax=docker/dockerfile:1.7",
+        "RUN --mount=type=bind,from=code,source=/wheels,target=/wheels pip install x",
+        "COPY --link --from=deps /venv /venv",
+        "COPY --chown=1:1 --chmod=0755 a /b",
+        "RUN <<EOF\necho hi\nEOF",
+    ],
+)
 def test_the_buildkit_check_sees_each_extension(line):
     assert buildkit_only_syntax(f"FROM scratch\n{line}\n")
 
@@ -305,7 +320,9 @@ def test_the_image_ships_only_the_functions_package_and_its_commands(tmp_path):
         module = target.split(":")[0]
         assert (ROOT / "functions" / (module.replace(".", "/") + ".py")).exists(), (name, target)
     # while the development install keeps the local stack's commands
-    assert {"bucket-ocr-local", "bucket-ocr-bench"} <= set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+    assert {"bucket-ocr-local", "bucket-ocr-bench"} <= set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    )
 
 
 def test_the_gui_opencv_libraries_are_removed_after_the_headless_build_replaces_cv2():
@@ -330,7 +347,8 @@ def _base_python() -> str:
 
 def test_the_base_python_is_the_one_the_project_requires():
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].startswith(
-        f">={_base_python()}")
+        f">={_base_python()}"
+    )
 
 
 UPDATE_BASE_IMAGE = ROOT / "container" / "update-base-image.sh"
@@ -342,7 +360,7 @@ def _run_update(tmp_path, dockerfile, printed: str) -> subprocess.CompletedProce
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     crane = bin_dir / "crane"
-    crane.write_text(f"#!/bin/sh\n[ \"$1\" = digest ] && echo \"$2\" >> {tmp_path}/asked && echo '{printed}'\n")
+    crane.write_text(f'#!/bin/sh\n[ "$1" = digest ] && echo "$2" >> {tmp_path}/asked && echo \'{printed}\'\n')
     crane.chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "DOCKERFILE": str(dockerfile)}
     return subprocess.run(["bash", str(UPDATE_BASE_IMAGE)], env=env, capture_output=True, text=True, timeout=30)
@@ -363,7 +381,8 @@ def test_update_base_image_pins_the_tag_by_digest_and_moves_the_pin(tmp_path):
     assert (tmp_path / "asked").read_text().split() == [tag, tag]
     # and nothing else in the file changed
     assert dockerfile.read_text().replace(f"{tag}@{newer}", tag) == DOCKERFILE.read_text().replace(
-        re.search(r"^ARG PYTHON_IMAGE=(.*)$", DOCKERFILE.read_text(), re.M)[1], tag)
+        re.search(r"^ARG PYTHON_IMAGE=(.*)$", DOCKERFILE.read_text(), re.M)[1], tag
+    )
 
 
 def test_update_base_image_refuses_an_answer_that_is_not_a_digest(tmp_path):
@@ -373,9 +392,13 @@ def test_update_base_image_refuses_an_answer_that_is_not_a_digest(tmp_path):
     assert run.returncode != 0 and dockerfile.read_text() == DOCKERFILE.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the digest cannot be looked up without registry access: run container/update-base-image.sh "
-    "where a registry is reachable, commit the pin and drop this mark"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the digest cannot be looked up without registry access: run container/update-base-image.sh "
+        "where a registry is reachable, commit the pin and drop this mark"
+    ),
+)
 def test_the_base_image_is_pinned_by_digest():
     reference = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.M)[1]
     assert re.fullmatch(r"[^@\s]+:[^@\s]+@sha256:[0-9a-f]{64}", reference), reference

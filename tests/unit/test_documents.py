@@ -143,8 +143,14 @@ def approx(*pages):
             (254, 127),
             id="jpeg EXIF per cm",
         ),
-        pytest.param(encode(page(), "JPEG", exif=exif_with(x_resolution=300, y_resolution=300)), (300, 300), id="jpeg EXIF unit missing means inch"),
-        pytest.param(encode(page(), "JPEG", exif=exif_with(resolution_unit=INCH)), None, id="jpeg EXIF without resolution"),
+        pytest.param(
+            encode(page(), "JPEG", exif=exif_with(x_resolution=300, y_resolution=300)),
+            (300, 300),
+            id="jpeg EXIF unit missing means inch",
+        ),
+        pytest.param(
+            encode(page(), "JPEG", exif=exif_with(resolution_unit=INCH)), None, id="jpeg EXIF without resolution"
+        ),
         pytest.param(encode(page(), "TIFF", dpi=(300, 200)), (300, 200), id="tiff per inch"),
         pytest.param(
             encode(page(), "TIFF", tiffinfo={X_RESOLUTION: 118.11, Y_RESOLUTION: 78.74, RESOLUTION_UNIT: CENTIMETRE}),
@@ -284,7 +290,9 @@ def test_a_broken_later_frame_is_a_named_error_about_that_page(break_it):
     # when its pages are read, then the first comes and the second is a named permanent error
     doc_type, pages = iter_pages(data, WHERE, limits=Limits(), pdf_dpi=150)
     assert next(pages).size == (64, 64)
-    with pytest.raises(CorruptDocumentError, match=r"^page 2 cannot be decoded: .+ \(s3://in/docs/scan.bin\)$") as raised:
+    with pytest.raises(
+        CorruptDocumentError, match=r"^page 2 cannot be decoded: .+ \(s3://in/docs/scan.bin\)$"
+    ) as raised:
         next(pages)
     assert raised.value.__cause__ is not None
 
@@ -320,7 +328,9 @@ def test_whatever_type_the_decoder_raises_is_a_named_error(monkeypatch):
     monkeypatch.setattr(ImageFile.ImageFile, "load", raising_as_pillow(ZeroDivisionError("a decoder's own failure")))
 
     # then the document is corrupt, with the decoder's failure as its cause
-    with pytest.raises(CorruptDocumentError, match=r"^page 1 cannot be decoded: ZeroDivisionError: a decoder's own failure") as raised:
+    with pytest.raises(
+        CorruptDocumentError, match=r"^page 1 cannot be decoded: ZeroDivisionError: a decoder's own failure"
+    ) as raised:
         pages_of(encode(page(), "PNG"))
     assert isinstance(raised.value.__cause__, ZeroDivisionError)
 

@@ -9,7 +9,6 @@ import pytest
 from bucket_ocr.engine.ocr_engine import det_limit_for
 from bucket_ocr.engine.words import words_of_line
 
-
 LEVEL = [(100.0, 50.0), (400.0, 50.0), (400.0, 80.0), (100.0, 80.0)]
 
 

@@ -43,4 +43,3 @@ def test_every_locked_package_is_installed_at_its_locked_version():
     have = {name: installed_version(name) for name in wanted}
     drift = {name: (version, have[name]) for name, version in wanted.items() if have[name] != version}
     assert drift == {}, f"locked vs installed (run local/run test, which installs from the locks): {drift}"
-

@@ -148,8 +148,9 @@ def test_s3_batch_operations_tasks_name_their_object_in_either_schema(fixture):
 
 
 def test_s3_batch_operations_versions_and_user_arguments():
-    one, two = parse_batch_operation(load_event("s3-batch-operations-1.0.json")), parse_batch_operation(
-        load_event("s3-batch-operations-2.0.json")
+    one, two = (
+        parse_batch_operation(load_event("s3-batch-operations-1.0.json")),
+        parse_batch_operation(load_event("s3-batch-operations-2.0.json")),
     )
     assert one.tasks[0].record.version_id == "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
     assert two.tasks[0].record.version_id is None
@@ -191,7 +192,11 @@ def test_a_backfill_notification_is_an_s3_put_the_parser_reads_back():
     (record,) = records_from_sqs_body(json.dumps(body))
     # Then the function reads exactly that object version, as a creation
     assert (record.bucket, record.key, record.etag, record.version_id, record.size) == (
-        "ocr-input", "a b/c+d%e ü.pdf", "abc123", "v1", 42
+        "ocr-input",
+        "a b/c+d%e ü.pdf",
+        "abc123",
+        "v1",
+        42,
     )
     assert record.sequencer == "0A0F" and record.is_creation and record.origin == "s3"
 

@@ -45,11 +45,21 @@ AMQP_PREFIX, TARGET_SUFFIX = "MINIO_NOTIFY_AMQP_", "_OCR"
 # The variables MinIO reads for an AMQP target (internal/event/target/amqp.go, EnvAMQP*),
 # and what each one is as a key of `mc admin config set ALIAS notify_amqp:ID`.
 MINIO_AMQP_KEYS = {
-    "ENABLE": "enable", "URL": "url", "EXCHANGE": "exchange", "EXCHANGE_TYPE": "exchange_type",
-    "ROUTING_KEY": "routing_key", "MANDATORY": "mandatory", "IMMEDIATE": "immediate",
-    "DURABLE": "durable", "INTERNAL": "internal", "NO_WAIT": "no_wait", "AUTO_DELETED": "auto_deleted",
-    "DELIVERY_MODE": "delivery_mode", "PUBLISHING_CONFIRMS": "publisher_confirms",
-    "QUEUE_DIR": "queue_dir", "QUEUE_LIMIT": "queue_limit",
+    "ENABLE": "enable",
+    "URL": "url",
+    "EXCHANGE": "exchange",
+    "EXCHANGE_TYPE": "exchange_type",
+    "ROUTING_KEY": "routing_key",
+    "MANDATORY": "mandatory",
+    "IMMEDIATE": "immediate",
+    "DURABLE": "durable",
+    "INTERNAL": "internal",
+    "NO_WAIT": "no_wait",
+    "AUTO_DELETED": "auto_deleted",
+    "DELIVERY_MODE": "delivery_mode",
+    "PUBLISHING_CONFIRMS": "publisher_confirms",
+    "QUEUE_DIR": "queue_dir",
+    "QUEUE_LIMIT": "queue_limit",
 }
 # Where the two forms differ: a value that is a place (URL, queue_dir) rather than a setting.
 PLACES = {"URL", "QUEUE_DIR"}
@@ -77,7 +87,7 @@ def env_file(path: Path) -> dict[str, str]:
 def target_settings(environment: dict[str, str]) -> dict[str, str]:
     """The AMQP target "OCR" of a MinIO environment, by setting name (EXCHANGE, URL, ...)."""
     return {
-        name[len(AMQP_PREFIX):-len(TARGET_SUFFIX)]: str(value)
+        name[len(AMQP_PREFIX) : -len(TARGET_SUFFIX)]: str(value)
         for name, value in environment.items()
         if name.startswith(AMQP_PREFIX) and name.endswith(TARGET_SUFFIX)
     }
@@ -113,7 +123,9 @@ def check_target_matches_workers(target: dict[str, str], worker_env: dict[str, s
     assert target["ROUTING_KEY"] == worker_env["OCR_WORK_ROUTING_KEY"]
     assert target["URL"] == worker_env["OCR_BROKER_URL"]
     reference = target_settings(env_file(MINIO / "notify-amqp.env"))
-    assert {k: v for k, v in target.items() if k not in PLACES} == {k: v for k, v in reference.items() if k not in PLACES}
+    assert {k: v for k, v in target.items() if k not in PLACES} == {
+        k: v for k, v in reference.items() if k not in PLACES
+    }
 
 
 # ---- MinIO's AMQP target ---------------------------------------------------------------
@@ -129,7 +141,11 @@ def test_minio_target_is_durable_confirmed_and_queued_on_disk():
     # publishing where `bucket-ocr-worker setup` binds the work queue
     from bucket_ocr.amqp import Topology
 
-    assert (target["EXCHANGE"], target["EXCHANGE_TYPE"], target["ROUTING_KEY"]) == (Topology().exchange, "direct", Topology().routing_key)
+    assert (target["EXCHANGE"], target["EXCHANGE_TYPE"], target["ROUTING_KEY"]) == (
+        Topology().exchange,
+        "direct",
+        Topology().routing_key,
+    )
     # declaring the exchange exactly as setup does (MinIO declares it before each publish)
     assert (target["DURABLE"], target["AUTO_DELETED"], target["INTERNAL"]) == ("on", "off", "off")
     # persistent messages, published with confirms, waiting on disk while the broker is down
@@ -167,8 +183,7 @@ def recording_mc(tmp_path):
     bin_dir.mkdir()
     mc = bin_dir / "mc"
     mc.write_text(
-        "#!/usr/bin/env python3\nimport json, sys\n"
-        f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"#!/usr/bin/env python3\nimport json, sys\nopen({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
     )
     mc.chmod(0o755)
 
@@ -176,7 +191,9 @@ def recording_mc(tmp_path):
         result = subprocess.run(
             ["bash", str(MINIO / "configure.sh")],
             env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), **env},
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         calls = [json.loads(line) for line in log.read_text().splitlines()]
@@ -198,7 +215,9 @@ def test_configure_sets_the_same_target_and_subscribes_only_the_input_bucket(rec
     reference = target_settings(env_file(MINIO / "notify-amqp.env"))
     settings = {by_key[key]: value for key, value in keys.items()}
     assert settings["URL"] == url and settings["QUEUE_DIR"].startswith("/")
-    assert {k: v for k, v in settings.items() if k not in PLACES} == {k: v for k, v in reference.items() if k not in PLACES | {"ENABLE"}}
+    assert {k: v for k, v in settings.items() if k not in PLACES} == {
+        k: v for k, v in reference.items() if k not in PLACES | {"ENABLE"}
+    }
     # and MinIO restarts, since it reads notification targets at start-up only
     assert ["admin", "service", "restart", "prod", "--json"] in calls
     # and only the input bucket notifies, of new objects, on the target's ARN
@@ -221,10 +240,16 @@ def docker_compose(*args: str, env_file_path: Path = COMPOSE / ".env.example") -
     if binary is None:
         missing("docker-compose (Debian's package docker-compose) is not installed")
     # No .env of the developer's and no variables of the shell leak into the check.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_", "OCR_", "MINIO_", "RABBITMQ_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_", "OCR_", "MINIO_", "RABBITMQ_"))
+    }
     return subprocess.run(
         [binary, "-f", str(COMPOSE / "compose.yaml"), "--env-file", str(env_file_path), *args],
-        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=ROOT,
     )
 
 
@@ -249,7 +274,9 @@ def test_compose_file_is_valid():
 
 def test_compose_refuses_to_start_without_the_passwords(tmp_path):
     partial = tmp_path / "partial.env"
-    partial.write_text("\n".join(f"{k}={v}" for k, v in env_file(COMPOSE / ".env.example").items() if "PASSWORD" not in k))
+    partial.write_text(
+        "\n".join(f"{k}={v}" for k, v in env_file(COMPOSE / ".env.example").items() if "PASSWORD" not in k)
+    )
     result = docker_compose("config", "-q", env_file_path=partial)
     assert result.returncode != 0
     assert re.search(r"set (MINIO_ROOT|RABBITMQ)_PASSWORD in infra/compose/\.env", result.stderr), result.stderr
@@ -270,7 +297,10 @@ def test_compose_workers_scale_and_run_the_worker(compose, rendered_compose):
     assert setup["entrypoint"] + setup["command"] == SETUP
     # only after setup succeeded, which waits for healthy MinIO and RabbitMQ
     assert worker["depends_on"] == {"setup": {"condition": "service_completed_successfully"}}
-    assert setup["depends_on"] == {"minio": {"condition": "service_healthy"}, "rabbitmq": {"condition": "service_healthy"}}
+    assert setup["depends_on"] == {
+        "minio": {"condition": "service_healthy"},
+        "rabbitmq": {"condition": "service_healthy"},
+    }
     assert services["minio"]["healthcheck"]["test"] and services["rabbitmq"]["healthcheck"]["test"]
     # finishing the document in hand on stop, with only /tmp writable
     grace = re.fullmatch(r"(\d+)s", worker["stop_grace_period"])
@@ -295,7 +325,9 @@ def test_compose_keeps_data_in_volumes_and_publishes_only_consoles_on_loopback(r
     assert set(rendered_compose["volumes"]) == {"minio-data", "rabbitmq-data"}
     assert "rabbitmq-data:/var/lib/rabbitmq:rw" in services["rabbitmq"]["volumes"]
     # RabbitMQ's data is kept under its node name: a fixed host name finds it again
-    assert services["rabbitmq"]["hostname"] == "rabbitmq" and services["rabbitmq"]["image"] == "rabbitmq:3.10-management"
+    assert (
+        services["rabbitmq"]["hostname"] == "rabbitmq" and services["rabbitmq"]["image"] == "rabbitmq:3.10-management"
+    )
     published = {name: service.get("ports", []) for name, service in services.items() if service.get("ports")}
     assert published == {
         "minio": ["127.0.0.1:9000:9000/tcp", "127.0.0.1:9001:9001/tcp"],
@@ -341,7 +373,9 @@ def tools() -> dict[str, str]:
     if len(found) < len(names):
         if shutil.which("go") is None:
             missing("Go (to build kubeconform and kustomize) is not installed")
-        result = subprocess.run(["bash", str(ROOT / "local" / "tools" / "install-servers.sh")], capture_output=True, text=True, timeout=1800)
+        result = subprocess.run(
+            ["bash", str(ROOT / "local" / "tools" / "install-servers.sh")], capture_output=True, text=True, timeout=1800
+        )
         if result.returncode != 0:
             missing(f"local/tools/install-servers.sh failed: {result.stderr[-2000:]}")
         printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
@@ -350,7 +384,9 @@ def tools() -> dict[str, str]:
 
 
 def kustomize_build(tools: dict[str, str], directory: Path) -> list[dict]:
-    result = subprocess.run([tools["KUSTOMIZE_BIN"], "build", str(directory)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [tools["KUSTOMIZE_BIN"], "build", str(directory)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
@@ -374,7 +410,7 @@ def objects(rendered) -> dict[str, dict]:
     """kind/name -> object (generated names without their hash suffix)."""
     found = {}
     for doc in rendered:
-        found[f'{doc["kind"]}/{doc["metadata"]["name"]}'] = doc
+        found[f"{doc['kind']}/{doc['metadata']['name']}"] = doc
     return found
 
 
@@ -393,7 +429,12 @@ def crd_to_json_schema(node, strict: bool = True):
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     if out.pop("nullable", False) and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
-    if strict and "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+    if (
+        strict
+        and "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     return out
 
@@ -413,7 +454,9 @@ def schema_locations(tools, tmp_path_factory) -> dict[str, list[str]]:
         for version in crd["spec"]["versions"]:
             kind = crd["spec"]["names"]["kind"]
             schema = crd_to_json_schema(version["schema"]["openAPIV3Schema"])
-            (keda / f'{kind.lower()}-{crd["spec"]["group"].split(".")[0]}-{version["name"]}.json').write_text(json.dumps(schema))
+            (keda / f"{kind.lower()}-{crd['spec']['group'].split('.')[0]}-{version['name']}.json").write_text(
+                json.dumps(schema)
+            )
             kinds.add(kind)
     assert {"ScaledObject", "TriggerAuthentication"} <= kinds
     arguments = {}
@@ -427,10 +470,18 @@ def schema_locations(tools, tmp_path_factory) -> dict[str, list[str]]:
         cache = tmp_path_factory.mktemp(f"kubeconform-cache-{version}")
         shutil.copy(definitions, cache / hashlib.sha256(definitions_id.encode()).hexdigest())
         arguments[version] = [
-            "-kubernetes-version", version,
-            "-cache", str(cache),
-            "-schema-location", str(package / "{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}" / "{{ .ResourceKind }}{{ .KindSuffix }}.json"),
-            "-schema-location", str(keda / "{{ .ResourceKind }}{{ .KindSuffix }}.json"),
+            "-kubernetes-version",
+            version,
+            "-cache",
+            str(cache),
+            "-schema-location",
+            str(
+                package
+                / "{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}"
+                / "{{ .ResourceKind }}{{ .KindSuffix }}.json"
+            ),
+            "-schema-location",
+            str(keda / "{{ .ResourceKind }}{{ .KindSuffix }}.json"),
         ]
     return arguments
 
@@ -438,7 +489,9 @@ def schema_locations(tools, tmp_path_factory) -> dict[str, list[str]]:
 def kubeconform(tools: dict[str, str], arguments: list[str], manifests: Path) -> list[dict]:
     result = subprocess.run(
         [tools["KUBECONFORM_BIN"], "-strict", "-verbose", "-summary", "-output", "json", *arguments, str(manifests)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     report = json.loads(result.stdout)
     return report["resources"]
@@ -453,7 +506,9 @@ def test_kustomization_validates_strictly(tools, rendered, schema_locations, ver
     assert len(resources) == len(rendered)
     invalid = [(r["kind"], r["name"], r.get("msg")) for r in resources if r["status"] != "statusValid"]
     assert not invalid
-    assert {"ScaledObject", "TriggerAuthentication", "Deployment", "Job", "StatefulSet"} <= {r["kind"] for r in resources}
+    assert {"ScaledObject", "TriggerAuthentication", "Deployment", "Job", "StatefulSet"} <= {
+        r["kind"] for r in resources
+    }
 
 
 def test_kubeconform_rejects_an_unknown_field_in_every_kind_we_use(tools, rendered, schema_locations, tmp_path):
@@ -487,7 +542,7 @@ def container_env(objects: dict[str, dict], container: dict) -> dict[str, str]:
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
-            env.update(objects[f'ConfigMap/{source["configMapRef"]["name"]}']["data"])
+            env.update(objects[f"ConfigMap/{source['configMapRef']['name']}"]["data"])
         else:
             env.update(secret_data(objects, source["secretRef"]["name"]))
     for item in container.get("env", []):
@@ -498,7 +553,7 @@ def container_env(objects: dict[str, dict], container: dict) -> dict[str, str]:
             env[item["name"]] = secret_data(objects, ref["name"])[ref["key"]]
         else:
             ref = item["valueFrom"]["configMapKeyRef"]
-            env[item["name"]] = objects[f'ConfigMap/{ref["name"]}']["data"][ref["key"]]
+            env[item["name"]] = objects[f"ConfigMap/{ref['name']}"]["data"][ref["key"]]
     return env
 
 
@@ -545,8 +600,13 @@ def test_keda_scales_the_workers_on_the_queue_they_consume(objects):
     assert scaled["spec"]["minReplicaCount"] == 0 < scaled["spec"]["maxReplicaCount"]
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "rabbitmq"
-    assert trigger["metadata"] == {"protocol": "amqp", "mode": "QueueLength", "value": "1", "queueName": worker["OCR_WORK_QUEUE"]}
-    auth = objects[f'TriggerAuthentication/{trigger["authenticationRef"]["name"]}']
+    assert trigger["metadata"] == {
+        "protocol": "amqp",
+        "mode": "QueueLength",
+        "value": "1",
+        "queueName": worker["OCR_WORK_QUEUE"],
+    }
+    auth = objects[f"TriggerAuthentication/{trigger['authenticationRef']['name']}"]
     (host,) = auth["spec"]["secretTargetRef"]
     assert host["parameter"] == "host"
     # the broker the workers use, by a name KEDA's operator resolves from its own namespace
@@ -579,7 +639,10 @@ def test_rabbitmq_keeps_its_data_and_credentials_agree(objects):
     assert container["readinessProbe"]["exec"]["command"][0] == "rabbitmq-diagnostics"
     env = container_env(objects, container)
     url = urllib.parse.urlsplit(secret_data(objects, "bucket-ocr-credentials")["OCR_BROKER_URL"])
-    assert (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password)) == (env["RABBITMQ_DEFAULT_USER"], env["RABBITMQ_DEFAULT_PASS"])
+    assert (urllib.parse.unquote(url.username), urllib.parse.unquote(url.password)) == (
+        env["RABBITMQ_DEFAULT_USER"],
+        env["RABBITMQ_DEFAULT_PASS"],
+    )
 
 
 def test_kubernetes_refers_only_to_what_it_deploys(objects):
@@ -602,9 +665,9 @@ def test_kubernetes_refers_only_to_what_it_deploys(objects):
             for ref in obj["spec"]["secretTargetRef"]:
                 assert ref["key"] in secret_data(objects, ref["name"]), key
         if obj["kind"] == "ScaledObject":
-            assert f'Deployment/{obj["spec"]["scaleTargetRef"]["name"]}' in objects
+            assert f"Deployment/{obj['spec']['scaleTargetRef']['name']}" in objects
             for trigger in obj["spec"]["triggers"]:
-                assert f'TriggerAuthentication/{trigger["authenticationRef"]["name"]}' in objects
+                assert f"TriggerAuthentication/{trigger['authenticationRef']['name']}" in objects
 
 
 def test_nothing_in_infra_uses_latest_images_or_commits_credentials():
@@ -613,7 +676,13 @@ def test_nothing_in_infra_uses_latest_images_or_commits_credentials():
             assert ":latest" not in path.read_text(), path
     assert subprocess.run(["git", "check-ignore", "-q", "infra/k8s/credentials.env"], cwd=ROOT).returncode == 0
     example = env_file(K8S / "credentials.env.example")
-    assert set(example) == {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "OCR_BROKER_URL"}
+    assert set(example) == {
+        "MINIO_ROOT_USER",
+        "MINIO_ROOT_PASSWORD",
+        "RABBITMQ_DEFAULT_USER",
+        "RABBITMQ_DEFAULT_PASS",
+        "OCR_BROKER_URL",
+    }
     assert all("CHANGE-ME" in value for name, value in example.items() if "PASS" in name)
 
 
@@ -621,8 +690,10 @@ def test_keda_alone_sets_replica_counts_and_every_image_has_a_fixed_tag(objects)
     """Issue #12 item 11: a `replicas:` in a Deployment KEDA scales is reset by every
     `kubectl apply`, fighting the autoscaler; an image without a tag, or `:latest`, is
     whatever the registry holds that day."""
-    scaled = {f'{o["spec"]["scaleTargetRef"].get("kind", "Deployment")}/{o["spec"]["scaleTargetRef"]["name"]}'
-              for o in by_kind(objects, "ScaledObject").values()}
+    scaled = {
+        f"{o['spec']['scaleTargetRef'].get('kind', 'Deployment')}/{o['spec']['scaleTargetRef']['name']}"
+        for o in by_kind(objects, "ScaledObject").values()
+    }
     assert scaled
     for key in scaled:
         assert "replicas" not in objects[key]["spec"], key
@@ -641,10 +712,16 @@ def fixed_image(image: str) -> bool:
     return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
 
 
-@pytest.mark.parametrize("image, fixed", [
-    ("bucket-ocr:0.1.0", True), ("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", True),
-    ("bucket-ocr@sha256:" + "0" * 64, True), ("bucket-ocr", False), ("bucket-ocr:latest", False),
-    ("registry.example.org:5000/bucket-ocr", False),
-])
+@pytest.mark.parametrize(
+    "image, fixed",
+    [
+        ("bucket-ocr:0.1.0", True),
+        ("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z", True),
+        ("bucket-ocr@sha256:" + "0" * 64, True),
+        ("bucket-ocr", False),
+        ("bucket-ocr:latest", False),
+        ("registry.example.org:5000/bucket-ocr", False),
+    ],
+)
 def test_fixed_image_tells_a_pin_from_a_moving_name(image, fixed):
     assert fixed_image(image) is fixed

@@ -228,7 +228,10 @@ def test_optimised_bundle_is_rebuilt_when_its_recipe_changes(tmp_path: Path, bui
     manifest_path.write_text(json.dumps(manifest))
     # when the build runs, then it rebuilds and the new manifest has the current recipe
     assert build_bundle(LATIN, tmp_path).status == "built"
-    assert json.loads(manifest_path.read_text())["recipe"] == json.loads((built / LATIN / MANIFEST_NAME).read_text())["recipe"]
+    assert (
+        json.loads(manifest_path.read_text())["recipe"]
+        == json.loads((built / LATIN / MANIFEST_NAME).read_text())["recipe"]
+    )
     verify_bundle(LATIN, tmp_path)
 
 
@@ -275,17 +278,24 @@ def test_unknown_bundle_is_a_named_error(tmp_path: Path) -> None:
         build_bundle("pp-ocrv9-huge", tmp_path)
 
 
-def test_cli_builds_the_default_bundle_then_reports_unchanged(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_cli_builds_the_default_bundle_then_reports_unchanged(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     assert main(["build", "--dest", str(tmp_path)]) == 0
     assert main(["build", "--dest", str(tmp_path)]) == 0
     captured = capfd.readouterr()  # at the file descriptors: ONNX Runtime logs from C++
-    assert captured.out.splitlines() == [f"built: {LATIN} -> {tmp_path / LATIN}", f"unchanged: {LATIN} -> {tmp_path / LATIN}"]
+    assert captured.out.splitlines() == [
+        f"built: {LATIN} -> {tmp_path / LATIN}",
+        f"unchanged: {LATIN} -> {tmp_path / LATIN}",
+    ]
     # progress, not noise: the quantiser's dropped-initializer warnings are not shown
     assert "Removing initializer" not in captured.err
     assert main(["verify", "--dest", str(tmp_path), "--bundle", LATIN]) == 0
 
 
-def test_cli_names_the_error_and_fails_when_the_wheel_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_names_the_error_and_fails_when_the_wheel_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["build", "--dest", str(tmp_path / "m"), "--bundle", V4, "--source-root", str(tmp_path)])
     assert code == 1
     assert "ModelSourceNotFoundError" in capsys.readouterr().err

@@ -27,7 +27,9 @@ def test_an_object_without_options_gets_the_defaults():
 
 
 def test_the_uploaders_tag_and_outputs_are_honoured():
-    options = options_from_metadata({"ocr-job-tag": "claims:2026-11", "ocr-outputs": "hocr"}, DEFAULT, bucket="in", key="a")
+    options = options_from_metadata(
+        {"ocr-job-tag": "claims:2026-11", "ocr-outputs": "hocr"}, DEFAULT, bucket="in", key="a"
+    )
     assert (options.job_tag, options.outputs) == ("claims:2026-11", ("json", "hocr"))
 
 

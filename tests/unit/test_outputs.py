@@ -32,7 +32,11 @@ from bucket_ocr.outputs import HOCR_CONTENT_TYPE, KINDS, PDF_CONTENT_TYPE, Rende
 from bucket_ocr.outputs.pdf import DEFAULT_IMAGE_DPI
 from bucket_ocr.settings import Limits
 
-SPANISH = [["Factura", "nº", "2024-118"], ["Señor", "Núñez", "pagó", "€1.234,50"], ["Año", "fiscal:", "¿sí?", "¡ÉXITO!"]]
+SPANISH = [
+    ["Factura", "nº", "2024-118"],
+    ["Señor", "Núñez", "pagó", "€1.234,50"],
+    ["Año", "fiscal:", "¿sí?", "¡ÉXITO!"],
+]
 
 
 # --- results made by hand ---------------------------------------------------------
@@ -193,7 +197,9 @@ def assert_words_in_their_boxes(pdf_bytes: bytes, result_pages: list[dict], tole
             for item in (w for line in expected["lines"] for w in line["words"]):
                 starts = [m.start() for m in re.finditer(re.escape(item["text"]), text)]
                 assert starts, (item["text"], text)
-                misses = [_outside(pdf_page, expected, item, chars[s : s + len(item["text"])], tolerance_px) for s in starts]
+                misses = [
+                    _outside(pdf_page, expected, item, chars[s : s + len(item["text"])], tolerance_px) for s in starts
+                ]
                 assert not all(misses), (item["text"], item["bbox"], misses)
     finally:
         document.close()
@@ -209,7 +215,10 @@ def _outside(pdf_page, expected: dict, item: dict, chars: list, tolerance_px: fl
         corners = [_to_device(pdf_page, expected, x, y) for x in (left, right) for y in (bottom, top)]
         xs, ys = [c[0] for c in corners], [c[1] for c in corners]
         inside = (
-            x0 - tolerance_px <= min(xs) and max(xs) <= x1 + tolerance_px and y0 - tolerance_px <= min(ys) and max(ys) <= y1 + tolerance_px
+            x0 - tolerance_px <= min(xs)
+            and max(xs) <= x1 + tolerance_px
+            and y0 - tolerance_px <= min(ys)
+            and max(ys) <= y1 + tolerance_px
         )
         if not inside:
             out.append((char, (min(xs), min(ys), max(xs), max(ys))))
@@ -219,7 +228,16 @@ def _outside(pdf_page, expected: dict, item: dict, chars: list, tolerance_px: fl
 def _to_device(pdf_page, expected: dict, x: float, y: float) -> tuple[int, int]:
     device_x, device_y = ctypes.c_int(), ctypes.c_int()
     ok = pdfium_c.FPDF_PageToDevice(
-        pdf_page.raw, 0, 0, expected["width"], expected["height"], 0, x, y, ctypes.byref(device_x), ctypes.byref(device_y)
+        pdf_page.raw,
+        0,
+        0,
+        expected["width"],
+        expected["height"],
+        0,
+        x,
+        y,
+        ctypes.byref(device_x),
+        ctypes.byref(device_y),
     )
     assert ok
     return device_x.value, device_y.value
@@ -288,7 +306,10 @@ def test_png_becomes_a_pdf_page_at_its_dpi_whose_text_extracts_as_the_results() 
         assert [float(v) for v in pdf.pages[0].mediabox] == pytest.approx([0, 0, 1240 * 72 / 150, 1754 * 72 / 150])
         (image,) = pdf.pages[0].get_images().values()
         assert image.Filter == pikepdf.Name.FlateDecode  # lossless
-        assert pikepdf.PdfImage(image).as_pil_image().tobytes() == Image.open(io.BytesIO(png(size))).convert("RGB").tobytes()
+        assert (
+            pikepdf.PdfImage(image).as_pil_image().tobytes()
+            == Image.open(io.BytesIO(png(size))).convert("RGB").tobytes()
+        )
     assert tokens(extracted_pages(pdf_bytes)[0]) == tokens(doc["text"])
     assert_words_in_their_boxes(pdf_bytes, doc["pages"])
 
@@ -430,12 +451,16 @@ def test_a_multi_page_tiff_becomes_as_many_pdf_pages_each_kept_losslessly() -> N
     out = io.BytesIO()
     frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200), compression="tiff_deflate")
     rows = [SPANISH, [["segunda", "página"]], [["tercera", "hoja", "apaisada"]]]
-    doc = result([page(i, f.size, laid_out(r, f.size), dpi=(200.0, 200.0)) for i, (f, r) in enumerate(zip(frames, rows))])
+    doc = result(
+        [page(i, f.size, laid_out(r, f.size), dpi=(200.0, 200.0)) for i, (f, r) in enumerate(zip(frames, rows))]
+    )
     pdf_bytes = render(doc, out.getvalue(), "image/tiff", ["pdf"])["pdf"].body
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
         assert len(pdf.pages) == 3
         for pdf_page, frame in zip(pdf.pages, frames):
-            assert [float(v) for v in pdf_page.mediabox] == pytest.approx([0, 0, frame.width * 72 / 200, frame.height * 72 / 200])
+            assert [float(v) for v in pdf_page.mediabox] == pytest.approx(
+                [0, 0, frame.width * 72 / 200, frame.height * 72 / 200]
+            )
             (image,) = pdf_page.get_images().values()
             embedded = pikepdf.PdfImage(image).as_pil_image()
             assert embedded.mode == frame.mode  # one bit stays one bit
@@ -681,7 +706,7 @@ def test_pdftotext_reads_the_results_text_too(kind: str, tmp_path: Path) -> None
 
 
 def test_the_embedded_font_is_what_its_builder_makes() -> None:
-    assert glyphless.GLYPHLESS_TTF == glyphless.build()
+    assert glyphless.build() == glyphless.GLYPHLESS_TTF
 
 
 def test_the_text_layer_font_is_embedded_with_a_tounicode_map() -> None:

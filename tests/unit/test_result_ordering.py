@@ -33,7 +33,11 @@ def test_an_equal_or_unreadable_sequencer_is_not_later():
 
 @pytest.mark.parametrize(
     "fixture, sequencer",
-    [("s3-put.json", "0A1B2C3D4E5F678901"), ("minio-record.json", "187C2B0B2F9B8C40"), ("eventbridge-object-created.json", "00617F08299329D189")],
+    [
+        ("s3-put.json", "0A1B2C3D4E5F678901"),
+        ("minio-record.json", "187C2B0B2F9B8C40"),
+        ("eventbridge-object-created.json", "00617F08299329D189"),
+    ],
 )
 def test_every_event_shape_carries_its_sequencer_into_the_record(fixture, sequencer):
     [record] = records_from_payload(load_event(fixture))

@@ -27,7 +27,10 @@ def a_line(text="Hola mundo", confidence=0.98765, box=(1, 2, 61, 12)):
         text=text,
         confidence=confidence,
         polygon=rectangle(x0, y0, x1, y1),
-        words=(Word(first, confidence, rectangle(x0, y0, middle - 2, y1)), Word(second, confidence, rectangle(middle, y0, x1, y1))),
+        words=(
+            Word(first, confidence, rectangle(x0, y0, middle - 2, y1)),
+            Word(second, confidence, rectangle(middle, y0, x1, y1)),
+        ),
     )
 
 
@@ -163,14 +166,18 @@ def test_1_1_marks_every_field_it_adds_as_1_1_in_the_schema():
         assert set(after["required"]) == set(before["required"]), "a 1.1 field must not be required of 1.0 documents"
         for name in added:
             definition = after["properties"][name]
-            description = definition.get("description") or schema_1_1["$defs"][definition["$ref"].split("/")[-1]]["description"]
+            description = (
+                definition.get("description") or schema_1_1["$defs"][definition["$ref"].split("/")[-1]]["description"]
+            )
             assert description.startswith("(1.1)"), name
 
 
 def known_to(schema, value):
     """``value`` with only the object members ``schema`` declares (a strict 1.0 reader's view)."""
     if isinstance(value, dict) and "properties" in schema:
-        return {key: known_to(schema["properties"][key], item) for key, item in value.items() if key in schema["properties"]}
+        return {
+            key: known_to(schema["properties"][key], item) for key, item in value.items() if key in schema["properties"]
+        }
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [known_to(schema["items"], item) for item in value]
     return value

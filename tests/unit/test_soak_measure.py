@@ -114,7 +114,9 @@ def test_figures_compare_each_measurement_with_its_target() -> None:
 
 
 def test_duplicated_ocr_is_not_measured_without_engine_run_lines() -> None:
-    objects = verdicts({"ok.png": "valid"}, [Uploaded("ok.png", "o", 1.0)], {"ok.png": ResultSeen("ok.png", "succeeded", "o", 2.0)}, {})
+    objects = verdicts(
+        {"ok.png": "valid"}, [Uploaded("ok.png", "o", 1.0)], {"ok.png": ResultSeen("ok.png", "succeeded", "o", 2.0)}, {}
+    )
     report = figures(objects, uploads=1, dead_letters_total=0, engine_runs=None, kills=0, single_page_seconds=1.0)
     assert report["measured"]["duplicated_ocr"] is None
     assert report["targets"]["duplicated OCR"]["met"] is None

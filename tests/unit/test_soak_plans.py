@@ -62,7 +62,9 @@ def test_a_worker_is_mid_document_between_recognising_and_its_end(tmp_path: Path
         {"message": "recognising", "key": "two.png"},
         {"message": "a line of its own, say a retry", "key": "two.png"},
     )
-    idle = _log(tmp_path / "b.log", {"message": "recognising", "key": "x.png"}, {"message": "permanent failure", "key": "x.png"})
+    idle = _log(
+        tmp_path / "b.log", {"message": "recognising", "key": "x.png"}, {"message": "permanent failure", "key": "x.png"}
+    )
     assert document_in_hand(reading) == "two.png"
     assert document_in_hand(idle) is None
     assert document_in_hand(tmp_path / "missing.log") is None

@@ -36,68 +36,96 @@ IN_CI = os.environ.get("CI") == "true"
 # checkov: (check id, resource pattern) -> why the finding is accepted.
 CHECKOV_ACCEPTED = {
     # template.yaml
-    ("CKV_AWS_18", "AWS::S3::Bucket.*"):
-        "S3 access logs need a third bucket per stack; CloudTrail data events are the "
-        "account-level way to audit object access, and the account owner's choice",
-    ("CKV_AWS_21", "AWS::S3::Bucket.*"):
-        "versioning is the uploader's choice (every overwrite is kept and billed); the "
-        "function handles versioned and unversioned buckets alike, and results can be "
-        "made again from the documents",
-    ("CKV_AWS_27", "AWS::SQS::Queue.DeadLetterQueue"):
-        "encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); checkov accepts "
-        "only a KMS key, whose key policy S3 notifications and Lambda destinations would need too",
-    ("CKV_AWS_158", "AWS::Logs::LogGroup.FunctionLogGroup"):
-        "CloudWatch Logs encrypts at rest already; the logs hold object keys and timings, "
-        "nothing that asks for a customer-managed key",
-    ("CKV_AWS_116", "AWS::Serverless::Function.OcrFunction"):
-        "failed async invocations go to the DLQ through EventInvokeConfig's OnFailure "
-        "destination (it carries the error and the event); checkov knows only DeadLetterConfig",
-    ("CKV_AWS_117", "AWS::Serverless::Function.OcrFunction"):
-        "the function talks only to S3, SQS, X-Ray and CloudWatch; a VPC would need a NAT "
-        "gateway or endpoints for each, and protects nothing here",
-    ("CKV_AWS_173", "AWS::Serverless::Function.OcrFunction"):
-        "the environment holds bucket names, a queue URL and limits, no secrets; Lambda "
-        "encrypts it at rest with its own key",
+    ("CKV_AWS_18", "AWS::S3::Bucket.*"): "S3 access logs need a third bucket per stack; CloudTrail data events are the "
+    "account-level way to audit object access, and the account owner's choice",
+    (
+        "CKV_AWS_21",
+        "AWS::S3::Bucket.*",
+    ): "versioning is the uploader's choice (every overwrite is kept and billed); the "
+    "function handles versioned and unversioned buckets alike, and results can be "
+    "made again from the documents",
+    (
+        "CKV_AWS_27",
+        "AWS::SQS::Queue.DeadLetterQueue",
+    ): "encrypted at rest with SQS-managed keys (SqsManagedSseEnabled); checkov accepts "
+    "only a KMS key, whose key policy S3 notifications and Lambda destinations would need too",
+    (
+        "CKV_AWS_158",
+        "AWS::Logs::LogGroup.FunctionLogGroup",
+    ): "CloudWatch Logs encrypts at rest already; the logs hold object keys and timings, "
+    "nothing that asks for a customer-managed key",
+    (
+        "CKV_AWS_116",
+        "AWS::Serverless::Function.OcrFunction",
+    ): "failed async invocations go to the DLQ through EventInvokeConfig's OnFailure "
+    "destination (it carries the error and the event); checkov knows only DeadLetterConfig",
+    (
+        "CKV_AWS_117",
+        "AWS::Serverless::Function.OcrFunction",
+    ): "the function talks only to S3, SQS, X-Ray and CloudWatch; a VPC would need a NAT "
+    "gateway or endpoints for each, and protects nothing here",
+    (
+        "CKV_AWS_173",
+        "AWS::Serverless::Function.OcrFunction",
+    ): "the environment holds bucket names, a queue URL and limits, no secrets; Lambda "
+    "encrypts it at rest with its own key",
     # container/Dockerfile
-    ("CKV_DOCKER_2", "*/container/Dockerfile.*"):
-        "Lambda ignores HEALTHCHECK and the Kubernetes workers are judged by their exit; "
-        "the image has no server to probe",
-    ("CKV_DOCKER_7", "*/container/Dockerfile.*"):
-        "FROM names an ARG, which checkov does not resolve; the ARG's default is a fixed "
-        "tag (test_dockerfile.py checks it)",
+    (
+        "CKV_DOCKER_2",
+        "*/container/Dockerfile.*",
+    ): "Lambda ignores HEALTHCHECK and the Kubernetes workers are judged by their exit; "
+    "the image has no server to probe",
+    (
+        "CKV_DOCKER_7",
+        "*/container/Dockerfile.*",
+    ): "FROM names an ARG, which checkov does not resolve; the ARG's default is a fixed "
+    "tag (test_dockerfile.py checks it)",
     # infra/k8s, as rendered
-    ("CKV_K8S_11", "*"):
-        "no CPU limits on purpose: a CFS quota throttles OCR mid-page; requests reserve "
-        "the CPU each pod needs",
-    ("CKV_K8S_13", "StatefulSet.bucket-ocr.rabbitmq"):
-        "RabbitMQ blocks publishers at a watermark of the memory it sees; a limit below "
-        "that would kill it instead (services/rabbitmq.yaml)",
-    ("CKV_K8S_15", "*"):
-        "images are immutable release tags (or digests, once the operator pins them); "
-        "pulling a multi-GB image on every scale-up from zero would slow each start",
-    ("CKV_K8S_35", "*"):
-        "boto3, pika and the upstream servers read their credentials from the environment",
-    ("CKV_K8S_43", "*"):
-        "the operator builds and pushes the worker image, so its digest is theirs to pin "
-        "(kustomize edit set image bucket-ocr=...@sha256:...); the upstream images' digests "
-        "cannot be looked up offline",
-    ("CKV2_K8S_6", "*"):
-        "NetworkPolicies depend on the cluster's CNI and its ingress layout; the manual "
-        "leaves them to the operator",
-    ("CKV_K8S_8", "Deployment.bucket-ocr.bucket-ocr-worker"):
-        "the worker serves nothing to probe; a broken connection ends the process, and "
-        "the Deployment restarts it",
-    ("CKV_K8S_9", "Deployment.bucket-ocr.bucket-ocr-worker"):
-        "the worker takes no traffic: readiness would gate nothing",
-    **{(check, f"StatefulSet.bucket-ocr.{server}"):
-        "the upstream MinIO and RabbitMQ images start as root (RabbitMQ drops to its own "
+    ("CKV_K8S_11", "*"): "no CPU limits on purpose: a CFS quota throttles OCR mid-page; requests reserve "
+    "the CPU each pod needs",
+    (
+        "CKV_K8S_13",
+        "StatefulSet.bucket-ocr.rabbitmq",
+    ): "RabbitMQ blocks publishers at a watermark of the memory it sees; a limit below "
+    "that would kill it instead (services/rabbitmq.yaml)",
+    ("CKV_K8S_15", "*"): "images are immutable release tags (or digests, once the operator pins them); "
+    "pulling a multi-GB image on every scale-up from zero would slow each start",
+    ("CKV_K8S_35", "*"): "boto3, pika and the upstream servers read their credentials from the environment",
+    ("CKV_K8S_43", "*"): "the operator builds and pushes the worker image, so its digest is theirs to pin "
+    "(kustomize edit set image bucket-ocr=...@sha256:...); the upstream images' digests "
+    "cannot be looked up offline",
+    ("CKV2_K8S_6", "*"): "NetworkPolicies depend on the cluster's CNI and its ingress layout; the manual "
+    "leaves them to the operator",
+    (
+        "CKV_K8S_8",
+        "Deployment.bucket-ocr.bucket-ocr-worker",
+    ): "the worker serves nothing to probe; a broken connection ends the process, and the Deployment restarts it",
+    (
+        "CKV_K8S_9",
+        "Deployment.bucket-ocr.bucket-ocr-worker",
+    ): "the worker takes no traffic: readiness would gate nothing",
+    **{
+        (
+            check,
+            f"StatefulSet.bucket-ocr.{server}",
+        ): "the upstream MinIO and RabbitMQ images start as root (RabbitMQ drops to its own "
         "user, MinIO stays root); hardening them needs a cluster to test on, which this "
         "project's CI has not; the OCR pods, which run our code, are hardened"
-       for check in ("CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_29", "CKV_K8S_30",
-                     "CKV_K8S_31", "CKV_K8S_37", "CKV_K8S_40")
-       for server in ("minio", "rabbitmq")
-       # RabbitMQ's pod has a security context (fsGroup, for its volume)
-       if (check, server) != ("CKV_K8S_29", "rabbitmq")},
+        for check in (
+            "CKV_K8S_20",
+            "CKV_K8S_22",
+            "CKV_K8S_23",
+            "CKV_K8S_28",
+            "CKV_K8S_29",
+            "CKV_K8S_30",
+            "CKV_K8S_31",
+            "CKV_K8S_37",
+            "CKV_K8S_40",
+        )
+        for server in ("minio", "rabbitmq")
+        # RabbitMQ's pod has a security context (fsGroup, for its volume)
+        if (check, server) != ("CKV_K8S_29", "rabbitmq")
+    },
 }
 
 # cfn-lint rule id -> why it is ignored. Empty: the template is clean with every rule.
@@ -146,9 +174,22 @@ def checkov_findings(rendered, tmp_path_factory) -> dict[str, set[tuple[str, str
     files = [TEMPLATE, DOCKERFILE, manifests, bad]
     run = subprocess.run(
         # --skip-download: no call to Prisma Cloud for guidelines; the checks are local.
-        [checkov, "--skip-download", "--quiet", "--output", "json", "--framework", "cloudformation", "dockerfile",
-         "kubernetes", *[a for f in files for a in ("-f", str(f))]],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        [
+            checkov,
+            "--skip-download",
+            "--quiet",
+            "--output",
+            "json",
+            "--framework",
+            "cloudformation",
+            "dockerfile",
+            "kubernetes",
+            *[a for f in files for a in ("-f", str(f))],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert run.returncode in (0, 1), run.stderr[-3000:]
     reports = json.loads(run.stdout)
@@ -176,7 +217,11 @@ def test_checkov_finds_nothing_new(checkov_findings, target):
 
 def test_every_accepted_checkov_finding_still_occurs(checkov_findings):
     everything = set().union(*checkov_findings.values())
-    stale = [(c, p) for c, p in CHECKOV_ACCEPTED if not any(c == check and fnmatch.fnmatchcase(r, p) for check, r in everything)]
+    stale = [
+        (c, p)
+        for c, p in CHECKOV_ACCEPTED
+        if not any(c == check and fnmatch.fnmatchcase(r, p) for check, r in everything)
+    ]
     assert not stale, f"fixed, so no longer accepted: remove {stale}"
 
 

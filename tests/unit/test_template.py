@@ -18,8 +18,8 @@ import pytest
 pytest.importorskip("samtranslator")
 pytest.importorskip("cfnlint")
 
-from cfnlint.decode import decode_str  # noqa: E402
-from samtranslator.translator.transform import transform  # noqa: E402
+from cfnlint.decode import decode_str
+from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -58,14 +58,21 @@ def translated(parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
 def _parameter_values(template: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
     values = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
     values.update(given)
-    values.update({"AWS::AccountId": "123456789012", "AWS::Region": "eu-west-1", "AWS::Partition": "aws",
-                   "AWS::StackName": "ocr", "AWS::NoValue": NO_VALUE})
+    values.update(
+        {
+            "AWS::AccountId": "123456789012",
+            "AWS::Region": "eu-west-1",
+            "AWS::Partition": "aws",
+            "AWS::StackName": "ocr",
+            "AWS::NoValue": NO_VALUE,
+        }
+    )
     return values
 
 
 def _condition(expr: Any, conditions: dict[str, Any], params: dict[str, Any]) -> Any:
     if isinstance(expr, dict) and len(expr) == 1:
-        (fn, arg), = expr.items()
+        ((fn, arg),) = expr.items()
         if fn == "Fn::Equals":
             a, b = (_condition(x, conditions, params) for x in arg)
             return str(a) == str(b)
@@ -149,7 +156,9 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-BUS_ARN = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${CompletionEventBusName}"}
+BUS_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${CompletionEventBusName}"
+}
 MODES = [{"Mode": "direct"}, {"Mode": "queued"}, {"Mode": "queued", "InputPrefix": "in/", "InputSuffix": ".pdf"}]
 
 
@@ -160,8 +169,11 @@ def test_each_mode_transforms_and_refers_only_to_resources_it_creates(given, mon
     # When the mode's conditions are decided
     stack = resolve(template, given)
     # Then every Ref/GetAtt/Sub names a parameter, pseudo parameter or kept resource
-    known = set(stack["Resources"]) | set(template.get("Parameters", {})) | {
-        "AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::URLSuffix", "AWS::StackId"}
+    known = (
+        set(stack["Resources"])
+        | set(template.get("Parameters", {}))
+        | {"AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::StackName", "AWS::URLSuffix", "AWS::StackId"}
+    )
     dangling = references(stack["Resources"]) | references(stack["Outputs"])
     assert dangling <= known, dangling - known
 
@@ -177,7 +189,9 @@ def test_direct_mode_invokes_the_function_from_the_input_bucket(monkeypatch):
     assert config["Event"] == "s3:ObjectCreated:*"
     assert config["Function"] == {"Fn::GetAtt": ["OcrFunction", "Arn"]}
     assert config["Filter"]["S3Key"]["Rules"] == [
-        {"Name": "prefix", "Value": {"Ref": "InputPrefix"}}, {"Name": "suffix", "Value": {"Ref": "InputSuffix"}}]
+        {"Name": "prefix", "Value": {"Ref": "InputPrefix"}},
+        {"Name": "suffix", "Value": {"Ref": "InputSuffix"}},
+    ]
     assert "QueueConfigurations" not in notification
     # and S3 may invoke it, from that bucket only, and the buffer queue does not exist
     permission = resources["InputInvokePermission"]["Properties"]
@@ -222,7 +236,9 @@ def test_the_input_bucket_name_the_grants_use_is_the_bucket_created(monkeypatch)
     resources = stack["Resources"]
     name = resources["InputBucket"]["Properties"]["BucketName"]["Fn::Sub"]
     # Then the permission, the queue policy, the role and the loop guard all use the same one
-    texts = json.dumps(resolve(translated({"Mode": "direct"}, monkeypatch), {"Mode": "direct"})["Resources"]) + json.dumps(resources)
+    texts = json.dumps(
+        resolve(translated({"Mode": "direct"}, monkeypatch), {"Mode": "direct"})["Resources"]
+    ) + json.dumps(resources)
     uses = re.findall(r"\$\{BucketNamePrefix\}-input-[^/\"]*", texts)
     assert len(uses) >= 5 and set(uses) == {name}
 
@@ -268,20 +284,29 @@ def test_iam_grants_no_wildcard_actions_or_resources(given, monkeypatch):
             # and each resource is one of the stack's buckets, queues or its log group
             if isinstance(resource, str):
                 pytest.fail(f"literal resource {resource!r} in {statement}")
-            named = references(resource) - {"AWS::Partition", "AWS::AccountId", "AWS::Region", "BucketNamePrefix", "ResultsPrefix"}
+            named = references(resource) - {
+                "AWS::Partition",
+                "AWS::AccountId",
+                "AWS::Region",
+                "BucketNamePrefix",
+                "ResultsPrefix",
+            }
             text = json.dumps(resource)
             assert named <= allowed_resources and (named or "-input-" in text), statement
             # with a wildcard only for the objects under a bucket (and the prefix of results)
             if "*" in text:
                 assert re.search(r"(-input-[^\"]*\}/\*|\}/\$\{ResultsPrefix\}(\.claims/)?\*)", text) or resource == {
-                    "Fn::GetAtt": ["FunctionLogGroup", "Arn"]}, statement
+                    "Fn::GetAtt": ["FunctionLogGroup", "Arn"]
+                }, statement
 
 
 def test_iam_reads_input_and_writes_results_only(monkeypatch):
     stack = resolve(translated({"Mode": "direct"}, monkeypatch), {"Mode": "direct"})
     by_sid = {s.get("Sid"): s for s in iam_statements(stack["Resources"])}
     # Then nothing may write to the input bucket
-    input_actions = {a for s in by_sid.values() if "-input-" in json.dumps(s.get("Resource")) for a in _as_list(s["Action"])}
+    input_actions = {
+        a for s in by_sid.values() if "-input-" in json.dumps(s.get("Resource")) for a in _as_list(s["Action"])
+    }
     assert input_actions <= {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}
     # and the results bucket is read (idempotence) and written under the prefix only
     results = by_sid["ReadWriteResults"]
@@ -303,22 +328,34 @@ def test_buckets_block_public_access_and_encrypt_and_the_dlq_is_encrypted_for_14
     resources = stack["Resources"]
     for name in ("InputBucket", "ResultsBucket"):
         props = resources[name]["Properties"]
-        assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
-        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        assert (
+            all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+        )
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
     for name in ("DeadLetterQueue", "BufferQueue"):
         assert resources[name]["Properties"]["SqsManagedSseEnabled"] is True
     assert resources["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     alarm = resources["DeadLetterAlarm"]["Properties"]
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
     outputs = stack["Outputs"]
-    assert {"InputBucketName", "ResultsBucketName", "FunctionName", "FunctionArn", "DeadLetterQueueUrl", "DeadLetterQueueArn"} <= set(outputs)
+    assert {
+        "InputBucketName",
+        "ResultsBucketName",
+        "FunctionName",
+        "FunctionArn",
+        "DeadLetterQueueUrl",
+        "DeadLetterQueueArn",
+    } <= set(outputs)
 
 
 def test_concurrency_memory_and_timeout_are_parameters(monkeypatch):
     template = load_template()
     props = template["Resources"][FUNCTION]["Properties"]
     assert props["ReservedConcurrentExecutions"] == {
-        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
     assert props["MemorySize"] == {"Ref": "MemorySize"}
     assert props["Timeout"] == {"Ref": "FunctionTimeout"}
     assert props["PackageType"] == "Image"
@@ -327,8 +364,16 @@ def test_concurrency_memory_and_timeout_are_parameters(monkeypatch):
 
 def test_the_wildcard_check_can_fail():
     # Given a statement with a wildcard action and resource, the walk sees it
-    resources = {"R": {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyDocument": {
-        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}]}}}
+    resources = {
+        "R": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Policies": [
+                    {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}
+                ]
+            },
+        }
+    }
     (statement,) = iam_statements(resources)
     assert "*" in statement["Action"] and statement["Resource"] == "*"
 
@@ -370,16 +415,20 @@ def test_without_a_reservation_by_default_and_with_one_when_asked(monkeypatch):
     assert stack["Resources"][FUNCTION]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
 
 
-@pytest.mark.parametrize("given, refused", [
-    ({"Mode": "direct"}, False),
-    ({"Mode": "queued"}, False),
-    ({"Mode": "direct", "ReservedConcurrency": "1"}, False),
-    ({"Mode": "queued", "ReservedConcurrency": "4", "QueueMaximumConcurrency": "4"}, False),
-    # The poller's minimum of 2 against a reservation of 1: throttles burn receives
-    ({"Mode": "queued", "ReservedConcurrency": "1"}, True),
-    ({"Mode": "queued", "ReservedConcurrency": "1", "QueueMaximumConcurrency": "2"}, True),
-    ({"Mode": "queued", "ReservedConcurrency": "2", "QueueMaximumConcurrency": "8"}, True),
-], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else str(v))
+@pytest.mark.parametrize(
+    "given, refused",
+    [
+        ({"Mode": "direct"}, False),
+        ({"Mode": "queued"}, False),
+        ({"Mode": "direct", "ReservedConcurrency": "1"}, False),
+        ({"Mode": "queued", "ReservedConcurrency": "4", "QueueMaximumConcurrency": "4"}, False),
+        # The poller's minimum of 2 against a reservation of 1: throttles burn receives
+        ({"Mode": "queued", "ReservedConcurrency": "1"}, True),
+        ({"Mode": "queued", "ReservedConcurrency": "1", "QueueMaximumConcurrency": "2"}, True),
+        ({"Mode": "queued", "ReservedConcurrency": "2", "QueueMaximumConcurrency": "8"}, True),
+    ],
+    ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else str(v),
+)
 def test_rules_refuse_a_poller_that_would_outrun_the_reservation(given, refused):
     template = load_template()
     assert bool(rules_refusing(template, given)) is refused
@@ -407,19 +456,32 @@ def test_the_dlq_outlives_the_buffer_and_the_stack(monkeypatch):
 
 
 ALARMS = {
-    "direct": {"DeadLetterAlarm": "ApproximateNumberOfMessagesVisible", "FunctionErrorsAlarm": "Errors",
-               "FunctionThrottlesAlarm": "Throttles", "AsyncEventsDroppedAlarm": "AsyncEventsDropped"},
-    "queued": {"DeadLetterAlarm": "ApproximateNumberOfMessagesVisible", "FunctionErrorsAlarm": "Errors",
-               "FunctionThrottlesAlarm": "Throttles", "BacklogAlarm": "ApproximateAgeOfOldestMessage"},
+    "direct": {
+        "DeadLetterAlarm": "ApproximateNumberOfMessagesVisible",
+        "FunctionErrorsAlarm": "Errors",
+        "FunctionThrottlesAlarm": "Throttles",
+        "AsyncEventsDroppedAlarm": "AsyncEventsDropped",
+    },
+    "queued": {
+        "DeadLetterAlarm": "ApproximateNumberOfMessagesVisible",
+        "FunctionErrorsAlarm": "Errors",
+        "FunctionThrottlesAlarm": "Throttles",
+        "BacklogAlarm": "ApproximateAgeOfOldestMessage",
+    },
 }
 
 
 @pytest.mark.parametrize("mode", ["direct", "queued"])
 def test_each_mode_alarms_on_its_failures_and_tells_the_optional_topic(mode, monkeypatch):
     topic = "arn:aws:sns:eu-west-1:123456789012:ocr-alarms"
-    for given, actions in (({"Mode": mode}, None), ({"Mode": mode, "AlarmTopicArn": topic}, [{"Ref": "AlarmTopicArn"}])):
+    for given, actions in (
+        ({"Mode": mode}, None),
+        ({"Mode": mode, "AlarmTopicArn": topic}, [{"Ref": "AlarmTopicArn"}]),
+    ):
         stack = resolve(translated(given, monkeypatch), given)
-        alarms = {name: r["Properties"] for name, r in stack["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+        alarms = {
+            name: r["Properties"] for name, r in stack["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"
+        }
         # Then the mode has exactly its alarms, each on its metric
         assert {name: a["MetricName"] for name, a in alarms.items()} == ALARMS[mode]
         for name, alarm in alarms.items():
@@ -449,13 +511,18 @@ def test_buckets_abort_incomplete_uploads_and_results_expire_only_when_asked(mon
         input_rules = resources["InputBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
         # Documents are the user's: nothing in the template expires them
         assert not any("ExpirationInDays" in r for r in input_rules)
-        expiring = [r for r in resources["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
-                    if "ExpirationInDays" in r]
+        expiring = [
+            r
+            for r in resources["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+            if "ExpirationInDays" in r
+        ]
         if expiry is None:
             assert expiring == []
         else:
             (rule,) = expiring
-            assert rule["ExpirationInDays"] == {"Ref": "ResultsExpirationDays"} and rule["Prefix"] == {"Ref": "ResultsPrefix"}
+            assert rule["ExpirationInDays"] == {"Ref": "ResultsExpirationDays"} and rule["Prefix"] == {
+                "Ref": "ResultsPrefix"
+            }
 
 
 SAM_ENV = ROOT / "tests" / "events" / "sam-env.json"
@@ -478,8 +545,11 @@ def test_sam_local_env_vars_give_every_computed_setting_a_real_value(monkeypatch
     # and the function's settings accept what `sam local invoke` would run it with
     from bucket_ocr.settings import Settings
 
-    defaults = {name: load_template()["Parameters"][value["Ref"]].get("Default") for name, value in variables.items()
-                if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters}
+    defaults = {
+        name: load_template()["Parameters"][value["Ref"]].get("Default")
+        for name, value in variables.items()
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters
+    }
     literal = {name: str(value) for name, value in {**variables, **defaults}.items() if not isinstance(value, dict)}
     settings = Settings.from_env({**literal, **overrides})
     assert settings.s3_endpoint_url and settings.sqs_endpoint_url
@@ -516,7 +586,9 @@ def test_the_function_publishes_completion_events_on_the_configured_bus_only(giv
     # and the only events action granted is PutEvents on that bus
     statements = iam_statements(stack["Resources"])
     events = [s for s in statements if any(a.startswith("events:") for a in _as_list(s["Action"]))]
-    assert events == [{"Sid": "PublishCompletionEvents", "Effect": "Allow", "Action": "events:PutEvents", "Resource": BUS_ARN}]
+    assert events == [
+        {"Sid": "PublishCompletionEvents", "Effect": "Allow", "Action": "events:PutEvents", "Resource": BUS_ARN}
+    ]
 
 
 def test_the_event_markers_are_under_the_prefix_the_function_may_write():
@@ -534,10 +606,18 @@ def test_the_event_markers_are_under_the_prefix_the_function_may_write():
     assert results["Resource"] == {"Fn::Sub": "${ResultsBucket.Arn}/${ResultsPrefix}*"}
 
 
-@pytest.mark.parametrize("name, valid", [
-    ("default", True), ("ocr-events", True), ("team/ocr_events.v2", True),
-    ("arn:aws:events:eu-west-1:123456789012:event-bus/x", False), ("", False), ("a b", False), ("x" * 257, False),
-])
+@pytest.mark.parametrize(
+    "name, valid",
+    [
+        ("default", True),
+        ("ocr-events", True),
+        ("team/ocr_events.v2", True),
+        ("arn:aws:events:eu-west-1:123456789012:event-bus/x", False),
+        ("", False),
+        ("a b", False),
+        ("x" * 257, False),
+    ],
+)
 def test_the_bus_parameter_takes_a_name_the_grant_can_be_built_from(name, valid):
     pattern = load_template()["Parameters"]["CompletionEventBusName"]["AllowedPattern"]
     assert bool(re.match(pattern, name)) is valid
@@ -553,7 +633,10 @@ def test_an_example_rule_routes_failed_documents_to_a_queue_only_that_rule_may_s
     from bucket_ocr.completion.event import DETAIL_TYPES, SOURCE
 
     assert rule["EventPattern"] == {
-        "source": [SOURCE], "detail-type": [DETAIL_TYPES["failed"]], "account": [{"Ref": "AWS::AccountId"}]}
+        "source": [SOURCE],
+        "detail-type": [DETAIL_TYPES["failed"]],
+        "account": [{"Ref": "AWS::AccountId"}],
+    }
     # and sends them to the queue
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["FailedDocumentsQueue", "Arn"]}

@@ -80,9 +80,14 @@ def app_and_recorder(monkeypatch, tmp_path):
         s3.create_bucket(Bucket="trace-in")
         s3.create_bucket(Bucket="trace-out")
         dlq = sqs.create_queue(QueueName="trace-dlq")["QueueUrl"]
-        settings = Settings.from_env({
-            "OCR_RESULTS_BUCKET": "trace-out", "OCR_DEAD_LETTER_QUEUE_URL": dlq,
-            "OCR_MODELS_DIR": str(tmp_path), "OCR_SOURCE_BUCKETS": "trace-in"})
+        settings = Settings.from_env(
+            {
+                "OCR_RESULTS_BUCKET": "trace-out",
+                "OCR_DEAD_LETTER_QUEUE_URL": dlq,
+                "OCR_MODELS_DIR": str(tmp_path),
+                "OCR_SOURCE_BUCKETS": "trace-in",
+            }
+        )
         app_s3, app_sqs = make_clients(settings)
         engine = OneLineEngine(recorder)
         yield OcrApp(settings, engine, app_s3, app_sqs), s3, recorder, engine
@@ -96,9 +101,12 @@ def test_download_ocr_and_upload_each_run_in_their_own_subsegment(app_and_record
     app.handle(retarget(load_event("s3-put.json"), "trace-in", "page.png", etag), LambdaContext())
     # Then the three phases open and close in order, none inside another
     assert recorder.events == [
-        ("open", "## download"), ("close", "## download"),
-        ("open", "## ocr"), ("close", "## ocr"),
-        ("open", "## upload"), ("close", "## upload"),
+        ("open", "## download"),
+        ("close", "## download"),
+        ("open", "## ocr"),
+        ("close", "## ocr"),
+        ("open", "## upload"),
+        ("close", "## upload"),
     ]
     # and the page was read inside the OCR subsegment
     assert engine.open_while_reading == [["## ocr"]]

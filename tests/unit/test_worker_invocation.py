@@ -30,7 +30,9 @@ def invoker(handler, letters=None) -> Invoker:
 
 
 def message(body: bytes, delivery_count: int = 0) -> Message:
-    return Message(body=body, exchange="bucket-ocr", routing_key="uploads", message_id="m-1", delivery_count=delivery_count)
+    return Message(
+        body=body, exchange="bucket-ocr", routing_key="uploads", message_id="m-1", delivery_count=delivery_count
+    )
 
 
 def minio_event() -> bytes:

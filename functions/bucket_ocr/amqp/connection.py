@@ -6,6 +6,7 @@ from typing import Any
 
 from bucket_ocr.amqp.address import AmqpAddress
 
+
 def unavailable_errors() -> tuple[type[BaseException], ...]:
     """What pika raises when the broker cannot be reached, goes away or drops our consumer
     (``ConsumerCancelled`` is a channel error).

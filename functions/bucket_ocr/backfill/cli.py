@@ -80,9 +80,16 @@ def run(args: argparse.Namespace) -> Summary:
     progress = ProgressBar(enabled=not args.no_progress)
     try:
         planned = plan(
-            s3, args.bucket, args.prefix, args.results_bucket, _normalise_prefix(args.results_prefix), concurrency=args.concurrency
+            s3,
+            args.bucket,
+            args.prefix,
+            args.results_bucket,
+            _normalise_prefix(args.results_prefix),
+            concurrency=args.concurrency,
         )
-        return backfill(planned, target, dry_run=args.dry_run, region=session.region_name or "us-east-1", progress=progress)
+        return backfill(
+            planned, target, dry_run=args.dry_run, region=session.region_name or "us-east-1", progress=progress
+        )
     finally:
         progress.close()
 

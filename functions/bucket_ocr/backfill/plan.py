@@ -81,7 +81,9 @@ def plan(
             yield from pool.map(lambda listed: _verdict(results, listed, results_bucket, results_prefix), items)
 
 
-def _verdict(results: ResultStore, listed: ListedObject, results_bucket: str, results_prefix: str) -> tuple[ListedObject, str]:
+def _verdict(
+    results: ResultStore, listed: ListedObject, results_bucket: str, results_prefix: str
+) -> tuple[ListedObject, str]:
     # The function's own test (Settings.is_own_output): a result must never be OCR'd.
     if listed.bucket == results_bucket and listed.key.startswith(results_prefix):
         return listed, OWN_OUTPUT
@@ -96,6 +98,11 @@ def _verdict(results: ResultStore, listed: ListedObject, results_bucket: str, re
     if existing.covers(listed.etag, listed.version_id):
         return listed, FAILED_BEFORE if existing.status == "failed" else DONE
     ordered = ListedObject(
-        listed.bucket, listed.key, listed.etag, listed.size, listed.version_id, sequencer_after(existing.source_sequencer)
+        listed.bucket,
+        listed.key,
+        listed.etag,
+        listed.size,
+        listed.version_id,
+        sequencer_after(existing.source_sequencer),
     )
     return ordered, STALE_RESULT

@@ -116,7 +116,9 @@ class LambdaTarget(Target):
 
     def send(self, body: dict[str, Any]) -> None:
         try:
-            response = self._lambda.invoke(FunctionName=self._function, InvocationType="Event", Payload=json.dumps(body).encode())
+            response = self._lambda.invoke(
+                FunctionName=self._function, InvocationType="Event", Payload=json.dumps(body).encode()
+            )
         except Exception as error:  # noqa: BLE001
             self.failures.append(SendFailure(body, f"{type(error).__name__}: {error}"))
             return
@@ -150,7 +152,9 @@ class AmqpTarget(Target):
                 exchange="",
                 routing_key=self._address.queue,
                 body=json.dumps(body).encode(),
-                properties=pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+                properties=pika.BasicProperties(
+                    content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent
+                ),
                 mandatory=True,
             )
         except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as error:

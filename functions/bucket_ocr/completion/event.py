@@ -23,7 +23,9 @@ ROUTING_KEYS = {"succeeded": "document.succeeded", "failed": "document.failed"}
 _EVENT_ID_NAMESPACE = uuid.UUID("5f0c3f5e-8f7b-4d55-9d3c-1f2a0b6c9e41")
 
 
-def completion_event(result: Mapping[str, Any], *, result_location: Mapping[str, str], job_tag: str | None) -> dict[str, Any]:
+def completion_event(
+    result: Mapping[str, Any], *, result_location: Mapping[str, str], job_tag: str | None
+) -> dict[str, Any]:
     """``result_location``: ``{"bucket": <results bucket>, "json": <result key>}`` and a key
     per other output written (``txt``, ``pdf``, ``hocr``)."""
     if not result_location.get("bucket") or not result_location.get("json"):
@@ -54,13 +56,15 @@ def event_from_result(result: Mapping[str, Any], *, results_bucket: str, result_
     its event points at the JSON only.
     """
     outputs = result.get("outputs") or {"json": result_key}
-    return completion_event(result, result_location={"bucket": results_bucket, **outputs}, job_tag=result.get("job_tag"))
+    return completion_event(
+        result, result_location={"bucket": results_bucket, **outputs}, job_tag=result.get("job_tag")
+    )
 
 
 def epoch_milliseconds(timestamp: str) -> int:
     moment = dt.datetime.fromisoformat(timestamp)
     if moment.tzinfo is None:  # the result writes UTC with an offset; a bare one is UTC too
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return int(round(moment.timestamp() * 1000))
 
 

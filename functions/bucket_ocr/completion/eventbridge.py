@@ -34,7 +34,7 @@ class EventBridgePublisher:
             "EventBusName": self._bus_name,
             # The envelope's time is the result's too, so a republished event says when
             # the document was done rather than when the retry came.
-            "Time": dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.timezone.utc),
+            "Time": dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.UTC),
         }
         try:
             response = self._events.put_events(Entries=[entry])

@@ -163,7 +163,9 @@ class CompletionEvents:
             except EventNotPublishedError as error:
                 if pause is None:
                     raise
-                logger.warning("completion event not published yet; trying again", extra={"error": str(error), "retry_in": pause})
+                logger.warning(
+                    "completion event not published yet; trying again", extra={"error": str(error), "retry_in": pause}
+                )
                 time.sleep(pause)
 
     def _read_result(self, result_key: str) -> dict[str, Any] | None:

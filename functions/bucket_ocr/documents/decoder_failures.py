@@ -82,5 +82,7 @@ def decoder_error(cause: BaseException, what: str, where: ObjectRef) -> CorruptD
     # The decoder's own type leads: "KeyError: 256" says something, "256" alone does not.
     message = " ".join(f"{type(cause).__name__}: {_OBJECT_REPR.sub('', str(cause))}".split())
     if _UNSUPPORTED.search(message):
-        return UnsupportedDocumentError(f"{what} uses a variant this decoder does not support: {message}", bucket=where.bucket, key=where.key)
+        return UnsupportedDocumentError(
+            f"{what} uses a variant this decoder does not support: {message}", bucket=where.bucket, key=where.key
+        )
     return CorruptDocumentError(f"{what} cannot be decoded: {message}", bucket=where.bucket, key=where.key)

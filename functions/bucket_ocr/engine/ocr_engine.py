@@ -22,8 +22,8 @@ from PIL import Image
 from ..imaging import opaque_rgb
 from ..models.errors import BundleVerificationError
 from ..models.manifest import Manifest, check_files, read_manifest
-from .config import EngineConfig
 from . import parallel_recognition
+from .config import EngineConfig
 from .errors import EngineError, EngineLoadError
 from .orientation import PageOrienter, to_stored, upright
 from .reading_order import reading_order
@@ -59,11 +59,11 @@ class OcrEngine:
         if self._manifest.engine == "onnxruntime":
             self._rec_workers = parallel_recognition.install(self._ocr, _rec_workers(config))
 
-    def recognize(self, image: "Image.Image") -> list[TextLine]:
+    def recognize(self, image: Image.Image) -> list[TextLine]:
         """OCR one page image; lines come back in reading order."""
         return self.read(image).lines
 
-    def read(self, image: "Image.Image") -> PageReading:
+    def read(self, image: Image.Image) -> PageReading:
         """OCR one page image: its lines in reading order, each with its words.
 
         A page stored turned is read upright; its geometry comes back on the page as stored.
@@ -83,7 +83,7 @@ class OcrEngine:
             orientation_seconds=orientation_seconds,
         )
 
-    def _read_upright(self, image: "Image.Image") -> list[TextLine]:
+    def _read_upright(self, image: Image.Image) -> list[TextLine]:
         pixels = _to_bgr_array(image)
         height, width = pixels.shape[:2]
         limit = det_limit_for(width, height, self._config.det_limit_side_len)
@@ -212,12 +212,10 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
 
         return PaddleOCR(**options)
     except Exception as exc:  # import errors, bad model files, Paddle runtime errors
-        raise EngineLoadError(
-            f"PaddleOCR could not load bundle {manifest.bundle!r} from {bundle_dir}: {exc}"
-        ) from exc
+        raise EngineLoadError(f"PaddleOCR could not load bundle {manifest.bundle!r} from {bundle_dir}: {exc}") from exc
 
 
-def _to_bgr_array(image: "Image.Image") -> np.ndarray:
+def _to_bgr_array(image: Image.Image) -> np.ndarray:
     # PaddleX treats ndarray input as OpenCV-style BGR.
     rgb = np.asarray(opaque_rgb(image))
     return np.ascontiguousarray(rgb[:, :, ::-1])

@@ -17,9 +17,9 @@ counter-clockwise, is labelled '270').
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -122,7 +122,7 @@ class PageOrienter:
         self._input = self._session.get_inputs()[0].name
 
     @classmethod
-    def from_bundle(cls, bundle_dir: Path, manifest: Manifest) -> "PageOrienter | None":
+    def from_bundle(cls, bundle_dir: Path, manifest: Manifest) -> PageOrienter | None:
         """The bundle's classifier, or None for a bundle built without one."""
         entry = manifest.orientation
         if entry is None:

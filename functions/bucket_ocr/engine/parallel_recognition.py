@@ -15,8 +15,9 @@ interface `ParallelRecognizer` offers in its place.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Sequence
+from typing import Any
 
 logger = logging.getLogger(__name__)
 

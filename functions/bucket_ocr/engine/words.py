@@ -16,6 +16,7 @@ from typing import Any
 
 from .text_line import Point, Word
 
+
 def words_of_line(
     text: str,
     confidence: float,

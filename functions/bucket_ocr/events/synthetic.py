@@ -49,7 +49,7 @@ def object_created_notification(
                 "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "awsRegion": region,
-                "eventTime": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventTime": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": PRINCIPAL},
                 "s3": {

@@ -35,11 +35,9 @@ def dead_letter_body(
         "bucket": bucket,
         "key": key,
         "result_key": result_key,
-        "failed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+        "failed_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         "record": dict(record),
     }
-
-
 
 
 class DeadLetterQueue(Protocol):

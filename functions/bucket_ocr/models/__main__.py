@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .builder import build_bundle, verify_bundle
 from .bundles import BUNDLES, DEFAULT_BUNDLE
@@ -74,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{result.status}: {result.bundle} -> {result.path}")
             else:
                 manifest = verify_bundle(name, args.dest)
-                print(f"ok: {name} ({len(manifest.files)} files, {manifest.source_distribution} {manifest.source_version})")
+                print(
+                    f"ok: {name} ({len(manifest.files)} files, {manifest.source_distribution} {manifest.source_version})"
+                )
         except ModelsError as exc:
             failed = True
             print(f"error: {name}: {type(exc).__name__}: {exc}", file=sys.stderr)

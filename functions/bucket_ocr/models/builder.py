@@ -13,9 +13,10 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 from .bundles import ORIENTATION_FILE, BundleSpec, get_bundle_spec
 from .errors import BundleBuildError, BundleVerificationError

@@ -10,9 +10,10 @@ bundle also carries the page orientation classifier, from a third wheel (ORIENTA
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 from .errors import UnknownBundleError
 

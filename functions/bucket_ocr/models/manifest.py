@@ -35,7 +35,7 @@ class OrientationEntry:
     source_version: str
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "OrientationEntry":
+    def from_dict(cls, raw: dict[str, Any]) -> OrientationEntry:
         return cls(
             file=raw["file"],
             labels=tuple(str(label) for label in raw["labels"]),
@@ -66,7 +66,7 @@ class Manifest:
         return (json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "Manifest":
+    def from_dict(cls, raw: dict[str, Any]) -> Manifest:
         return cls(
             bundle=raw["bundle"],
             engine=raw["engine"],

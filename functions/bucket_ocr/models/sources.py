@@ -39,9 +39,7 @@ def locate_source(spec: BundleSpec, source_root: Path | None = None) -> LocatedS
     return _locate(spec.package, spec.distribution, spec.name, _MODELS_INSTALL, source_root)
 
 
-def locate_orientation(
-    orientation: OrientationSource, bundle: str, source_root: Path | None = None
-) -> LocatedSource:
+def locate_orientation(orientation: OrientationSource, bundle: str, source_root: Path | None = None) -> LocatedSource:
     return _locate(orientation.package, orientation.distribution, bundle, orientation.install, source_root)
 
 

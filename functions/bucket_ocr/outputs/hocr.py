@@ -38,7 +38,7 @@ def hocr(result: dict) -> bytes:
     for page in result.get("pages") or []:
         _page(body, page, image)
     document = ET.tostring(html, encoding="unicode", short_empty_elements=True)
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n{_DOCTYPE}\n{document}\n'.encode("utf-8")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{_DOCTYPE}\n{document}\n'.encode()
 
 
 def _page(body: ET.Element, page: dict, image: str) -> None:
@@ -89,10 +89,7 @@ def _page(body: ET.Element, page: dict, image: str) -> None:
 
 def _bbox(bbox: list[float], width: int, height: int) -> str:
     x0, y0, x1, y1 = bbox
-    return (
-        f"{max(0, math.floor(x0))} {max(0, math.floor(y0))} "
-        f"{min(width, math.ceil(x1))} {min(height, math.ceil(y1))}"
-    )
+    return f"{max(0, math.floor(x0))} {max(0, math.floor(y0))} {min(width, math.ceil(x1))} {min(height, math.ceil(y1))}"
 
 
 def _union(boxes: list[list[float]]) -> list[float]:

@@ -16,8 +16,8 @@ import zlib
 from collections.abc import Callable, Iterator
 
 import pikepdf
-from PIL import Image, ImageOps, ImageSequence
 from pikepdf import Array, ContentStreamInstruction, Dictionary, Name, Operator
+from PIL import Image, ImageOps, ImageSequence
 
 from bucket_ocr.imaging import opaque_rgb
 from bucket_ocr.outputs.geometry import POINTS_PER_INCH, PageFrame, points_per_pixel, visible_box

@@ -126,7 +126,9 @@ def page_instructions(page: dict, frame: PageFrame, font: Name, table: CodeTable
     return [_op("q"), *body, _op("Q")]
 
 
-def _line(line: dict, rotation: int, frame: PageFrame, font: Name, table: CodeTable) -> Iterator[ContentStreamInstruction]:
+def _line(
+    line: dict, rotation: int, frame: PageFrame, font: Name, table: CodeTable
+) -> Iterator[ContentStreamInstruction]:
     # A 1.0 result has no words: its line is then the smallest box there is.
     regions = line["words"] if line.get("words") is not None else [line]
     words = [_Placed.of(word, rotation, frame) for word in regions if word.get("text")]

@@ -77,7 +77,9 @@ class ClaimStore:
         return self._folder + identity.digest()
 
     @contextlib.contextmanager
-    def held(self, identity: VersionIdentity, *, finished: Callable[[], bool], request_id: str | None = None) -> Iterator[bool]:
+    def held(
+        self, identity: VersionIdentity, *, finished: Callable[[], bool], request_id: str | None = None
+    ) -> Iterator[bool]:
         """Yields True while this instance holds the claim (renewed in the background), or
         False when ``finished()`` says another instance has already done the work.
 
@@ -115,7 +117,9 @@ class ClaimStore:
         """The claim's ETag once written by us; None while another instance holds it."""
         with storage_errors(where, "PUT claim", missing_is_permanent=False):
             try:
-                return clean_etag(self._s3.put_object(Bucket=where.bucket, Key=where.key, Body=body, IfNoneMatch="*")["ETag"])
+                return clean_etag(
+                    self._s3.put_object(Bucket=where.bucket, Key=where.key, Body=body, IfNoneMatch="*")["ETag"]
+                )
             except ClientError as error:
                 if not is_precondition_failure(error) and error_code(error) != "ConditionalRequestConflict":
                     raise
@@ -176,11 +180,17 @@ class _Lease:
             except ClientError as error:
                 if is_precondition_failure(error) or error_code(error) == "NoSuchKey":
                     self._lost = True
-                    logger.warning("claim taken over by another instance while reading", extra={"claim": self._where.key})
+                    logger.warning(
+                        "claim taken over by another instance while reading", extra={"claim": self._where.key}
+                    )
                     return
-                logger.warning("claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)})
+                logger.warning(
+                    "claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)}
+                )
             except BotoCoreError as error:  # a dropped connection: the next renewal may pass
-                logger.warning("claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)})
+                logger.warning(
+                    "claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)}
+                )
 
     def release(self) -> None:
         """Deletes the claim unless another instance holds it now; a claim left behind
@@ -192,7 +202,10 @@ class _Lease:
                 self._s3.delete_object(Bucket=self._where.bucket, Key=self._where.key)
                 return
             except (ClientError, BotoCoreError) as error:
-                logger.warning("could not release a claim", extra={"claim": self._where.key, "error": str(error), "retry_in": pause})
+                logger.warning(
+                    "could not release a claim",
+                    extra={"claim": self._where.key, "error": str(error), "retry_in": pause},
+                )
             if pause is not None:
                 time.sleep(pause)
 

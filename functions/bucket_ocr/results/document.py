@@ -102,7 +102,12 @@ def _region(region: Region, width: int, height: int) -> dict[str, Any]:
         "polygon": [list(point) for point in polygon],
         "bbox": bbox,
         "polygon_normalized": [[_ratio(x, width), _ratio(y, height)] for x, y in polygon],
-        "bbox_normalized": [_ratio(bbox[0], width), _ratio(bbox[1], height), _ratio(bbox[2], width), _ratio(bbox[3], height)],
+        "bbox_normalized": [
+            _ratio(bbox[0], width),
+            _ratio(bbox[1], height),
+            _ratio(bbox[2], width),
+            _ratio(bbox[3], height),
+        ],
     }
 
 
@@ -171,7 +176,7 @@ def _document(status: str, source: SourceInfo, engine: dict[str, Any], timings: 
         "pages": rest["pages"],
         "text": rest["text"],
         "error": rest["error"],
-        "processed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+        "processed_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         "request_id": rest["request_id"],
         "job_tag": rest["job_tag"],
         "outputs": rest["outputs"],

@@ -195,7 +195,10 @@ class ResultStore:
                     )
                 except ClientError as error:
                     # Another run wrote (or removed) the result since we looked: look again.
-                    if is_precondition_failure(error) or error_code(error) in {"NoSuchKey", "ConditionalRequestConflict"}:
+                    if is_precondition_failure(error) or error_code(error) in {
+                        "NoSuchKey",
+                        "ConditionalRequestConflict",
+                    }:
                         continue
                     raise
             return True

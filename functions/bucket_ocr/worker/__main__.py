@@ -25,13 +25,23 @@ from bucket_ocr.worker.settings import WorkerSettings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bucket-ocr-worker", description="OCR workers on RabbitMQ for self-hosted MinIO.")
+    parser = argparse.ArgumentParser(
+        prog="bucket-ocr-worker", description="OCR workers on RabbitMQ for self-hosted MinIO."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     setup = commands.add_parser("setup", help="declare the broker's exchanges and queues (idempotent), then exit")
-    setup.add_argument("--buckets", action="store_true", help="also create the buckets and subscribe the input bucket to MinIO's AMQP target")
-    setup.add_argument("--wait", type=float, default=120, help="seconds to keep trying while the broker or storage is not up yet")
+    setup.add_argument(
+        "--buckets",
+        action="store_true",
+        help="also create the buckets and subscribe the input bucket to MinIO's AMQP target",
+    )
+    setup.add_argument(
+        "--wait", type=float, default=120, help="seconds to keep trying while the broker or storage is not up yet"
+    )
     run = commands.add_parser("run", help="consume upload events until SIGTERM")
-    run.add_argument("--name", default=None, help="how the worker names itself to the broker (default: host name and pid)")
+    run.add_argument(
+        "--name", default=None, help="how the worker names itself to the broker (default: host name and pid)"
+    )
     args = parser.parse_args(argv)
     try:
         settings = WorkerSettings.from_env()
@@ -54,9 +64,11 @@ def _setup(settings: WorkerSettings, *, buckets: bool, wait: float) -> int:
         try:
             declare_topology(settings)
             topology = settings.topology
-            print(f"broker {settings.broker.redacted}: exchange {topology.exchange} -[{topology.routing_key}]-> "
-                  f"queue {topology.work_queue} (quorum, delivery limit {topology.delivery_limit}) "
-                  f"-> {topology.dead_letter_exchange} -> {topology.dead_letter_queue}")
+            print(
+                f"broker {settings.broker.redacted}: exchange {topology.exchange} -[{topology.routing_key}]-> "
+                f"queue {topology.work_queue} (quorum, delivery limit {topology.delivery_limit}) "
+                f"-> {topology.dead_letter_exchange} -> {topology.dead_letter_queue}"
+            )
             if buckets:
                 for bucket, done in create_buckets(s3_client(os.environ.get("OCR_S3_ENDPOINT_URL") or None)).items():
                     print(f"bucket {bucket}: {done}")

@@ -58,7 +58,11 @@ class Consumer:
             except unavailable_errors() as lost:
                 logger.warning(
                     "broker unavailable: reconnecting",
-                    extra={"broker": self._settings.broker.redacted, "error": f"{type(lost).__name__}: {lost}", "retry_in": backoff},
+                    extra={
+                        "broker": self._settings.broker.redacted,
+                        "error": f"{type(lost).__name__}: {lost}",
+                        "retry_in": backoff,
+                    },
                 )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
@@ -90,7 +94,9 @@ class Consumer:
     def _cancelled(self, method: Any) -> None:
         import pika.exceptions
 
-        raise pika.exceptions.ConsumerCancelled(f"the broker cancelled the consumer of {self._settings.topology.work_queue}")
+        raise pika.exceptions.ConsumerCancelled(
+            f"the broker cancelled the consumer of {self._settings.topology.work_queue}"
+        )
 
     def _hold(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         # Called from inside process_data_events: only note the message; it is handled
@@ -135,4 +141,3 @@ class Consumer:
         deadline = time.monotonic() + pause
         while not self._stopping.is_set() and time.monotonic() < deadline:
             connection.process_data_events(time_limit=min(PUMP_SECONDS, max(0.0, deadline - time.monotonic())))
-

@@ -76,7 +76,9 @@ class Invoker:
             # The function has logged and counted it; the broker's redelivery is the retry.
             return Verdict.REQUEUE
         except Exception:
-            logger.exception("unexpected failure: the message goes back for redelivery", extra={"message_id": message.message_id})
+            logger.exception(
+                "unexpected failure: the message goes back for redelivery", extra={"message_id": message.message_id}
+            )
             count_failure("UnhandledError")
             return Verdict.REQUEUE
 
@@ -90,11 +92,15 @@ class Invoker:
             if not isinstance(event, Mapping):
                 raise MalformedEventError(f"a broker message must hold a JSON object, got {type(event).__name__}")
             objects = objects_in(event)
-            logger.info("event received", extra={"message_id": message.message_id, "attempt": attempt, "objects": objects})
+            logger.info(
+                "event received", extra={"message_id": message.message_id, "attempt": attempt, "objects": objects}
+            )
             response = self._handler(dict(event), self._context())
             # The delivery's terminal line: what each object came to (read, skipped and why, failed).
             outcomes = response.get("outcomes") if isinstance(response, Mapping) else None
-            logger.info("event handled", extra={"message_id": message.message_id, "objects": objects, "outcomes": outcomes})
+            logger.info(
+                "event handled", extra={"message_id": message.message_id, "objects": objects, "outcomes": outcomes}
+            )
         except EventError as error:
             logger.warning("not an event: dead-lettered", extra={"message_id": message.message_id, "error": str(error)})
             count_failure(type(error).__name__)

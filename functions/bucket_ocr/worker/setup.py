@@ -31,11 +31,15 @@ def create_buckets(s3: Any, environ: Mapping[str, str] | None = None) -> dict[st
     """The input bucket (notifying the broker) and the results bucket; returns what it did."""
     env = os.environ if environ is None else environ
     results = env.get("OCR_RESULTS_BUCKET", "").strip()
-    inputs = [b.strip() for b in (env.get("OCR_INPUT_BUCKET") or env.get("OCR_SOURCE_BUCKETS", "")).split(",") if b.strip()]
+    inputs = [
+        b.strip() for b in (env.get("OCR_INPUT_BUCKET") or env.get("OCR_SOURCE_BUCKETS", "")).split(",") if b.strip()
+    ]
     if not results:
         raise ConfigurationError("OCR_RESULTS_BUCKET is required by setup --buckets and is not set")
     if not inputs:
-        raise ConfigurationError("OCR_INPUT_BUCKET (or OCR_SOURCE_BUCKETS) is required by setup --buckets and is not set")
+        raise ConfigurationError(
+            "OCR_INPUT_BUCKET (or OCR_SOURCE_BUCKETS) is required by setup --buckets and is not set"
+        )
     arn = env.get("OCR_MINIO_TARGET_ARN", "").strip() or DEFAULT_TARGET_ARN
     done = {}
     for bucket in [results, *inputs]:
@@ -62,6 +66,8 @@ def notify_on_upload(s3: Any, bucket: str, target_arn: str) -> None:
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
-            "QueueConfigurations": [{"Id": "bucket-ocr-on-upload", "QueueArn": target_arn, "Events": ["s3:ObjectCreated:*"]}]
+            "QueueConfigurations": [
+                {"Id": "bucket-ocr-on-upload", "QueueArn": target_arn, "Events": ["s3:ObjectCreated:*"]}
+            ]
         },
     )

@@ -22,7 +22,9 @@ class Runtime(Protocol):
     def close(self) -> None: ...
 
 
-def start_runtime(kind: str, function_env: dict[str, str], *, work_dir: Path, name: str, handler: str = HANDLER) -> Runtime:
+def start_runtime(
+    kind: str, function_env: dict[str, str], *, work_dir: Path, name: str, handler: str = HANDLER
+) -> Runtime:
     if kind == "in-process":
         from bucket_ocr_local.runtimes.in_process import InProcessRuntime
 
@@ -30,5 +32,7 @@ def start_runtime(kind: str, function_env: dict[str, str], *, work_dir: Path, na
     if kind == "rie":
         from bucket_ocr_local.runtimes.emulator import EmulatorRuntime
 
-        return EmulatorRuntime(function_env, work_dir=work_dir, name=name, handler=handler, timeout_seconds=TIMEOUT_SECONDS).start()
+        return EmulatorRuntime(
+            function_env, work_dir=work_dir, name=name, handler=handler, timeout_seconds=TIMEOUT_SECONDS
+        ).start()
     raise ValueError(f"unknown runtime {kind!r}; choose from {', '.join(RUNTIMES)}")

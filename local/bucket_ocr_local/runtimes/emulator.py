@@ -88,7 +88,9 @@ class EmulatorRuntime:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds + 120) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            raise FunctionInvocationError(f"Emulator.HTTP{exc.code}", exc.read().decode(errors="replace") or exc.reason) from exc
+            raise FunctionInvocationError(
+                f"Emulator.HTTP{exc.code}", exc.read().decode(errors="replace") or exc.reason
+            ) from exc
         except OSError as exc:
             reason = self.process.exit_reason() or str(exc)
             raise FunctionInvocationError("Emulator.Unreachable", reason) from exc

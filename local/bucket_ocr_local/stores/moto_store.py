@@ -48,9 +48,13 @@ class MotoServer:
         return self.process.running()
 
 
-def create_queues(sqs, *, events_queue: str | None, dead_letter_queue: str, visibility_timeout: int, max_receive_count: int):
+def create_queues(
+    sqs, *, events_queue: str | None, dead_letter_queue: str, visibility_timeout: int, max_receive_count: int
+):
     """The dead-letter queue, and (for the SQS path) the events queue redriving into it."""
-    dlq_url = sqs.create_queue(QueueName=dead_letter_queue, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=dead_letter_queue, Attributes={"MessageRetentionPeriod": "1209600"})[
+        "QueueUrl"
+    ]
     if events_queue is None:
         return None, None, dlq_url
     dlq_arn = _queue_arn(sqs, dlq_url)

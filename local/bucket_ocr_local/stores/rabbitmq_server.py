@@ -64,7 +64,9 @@ def credentials(work_dir: Path, user: str | None = None, password: str | None = 
     if path.exists():
         saved = json.loads(path.read_text())
         if (user and user != saved["user"]) or (password and password != saved["password"]):
-            raise ValueError(f"{work_dir} already holds a RabbitMQ database for user {saved['user']!r}; pass no credentials or the same ones, or use another work dir")
+            raise ValueError(
+                f"{work_dir} already holds a RabbitMQ database for user {saved['user']!r}; pass no credentials or the same ones, or use another work dir"
+            )
         return saved["user"], saved["password"]
     path.parent.mkdir(parents=True, exist_ok=True)
     user, password = user or "ocr-" + secrets.token_hex(4), password or secrets.token_urlsafe(24)
@@ -117,15 +119,21 @@ class RabbitMQServer:
             return self
         for port in self.ports:
             if not _bindable(port):
-                raise ServerStartError(f"rabbitmq: {LOOPBACK}:{port} is taken by another process; cannot start the node there")
+                raise ServerStartError(
+                    f"rabbitmq: {LOOPBACK}:{port} is taken by another process; cannot start the node there"
+                )
         # Written at each start, by the object that starts the node: another object for
         # the same work dir (other ports) must not leave its ports in our next boot.
         self._write_config()
         self.epmd.start()
         try:
-            self.epmd.wait_until(lambda: port_open(self.epmd_port), timeout=10, what=f"listening on {LOOPBACK}:{self.epmd_port}")
+            self.epmd.wait_until(
+                lambda: port_open(self.epmd_port), timeout=10, what=f"listening on {LOOPBACK}:{self.epmd_port}"
+            )
             self.process.start()
-            self.process.wait_until(self._accepts_login, timeout=timeout, what=f"accepting AMQP logins on {LOOPBACK}:{self.amqp_port}")
+            self.process.wait_until(
+                self._accepts_login, timeout=timeout, what=f"accepting AMQP logins on {LOOPBACK}:{self.amqp_port}"
+            )
         except BaseException:
             self._end_processes(grace=5)
             raise
@@ -140,7 +148,9 @@ class RabbitMQServer:
         self._end_processes(grace=grace)
         # The VM may outlive its script by a moment: return once nothing listens on our
         # ports, so a start right after finds them free.
-        wait_for(lambda: not any(port_open(port) for port in self.ports), timeout=10, what="the rabbitmq ports to close")
+        wait_for(
+            lambda: not any(port_open(port) for port in self.ports), timeout=10, what="the rabbitmq ports to close"
+        )
 
     def restart(self, timeout: float = 120) -> RabbitMQServer:
         self.stop()

@@ -90,7 +90,9 @@ def _render_page(rng: random.Random, words: list[str], dpi: int) -> tuple[Image.
         y += round(size * 1.5)
     page = page.rotate(rng.uniform(-1, 1), resample=Image.BICUBIC, fillcolor=255)
     page = page.filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.8)))
-    noisy = np.asarray(page, np.float32) + np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 8), page.size[::-1])
+    noisy = np.asarray(page, np.float32) + np.random.default_rng(rng.randrange(2**32)).normal(
+        0, rng.uniform(2, 8), page.size[::-1]
+    )
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).convert("RGB"), boxes
 
 

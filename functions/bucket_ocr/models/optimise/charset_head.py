@@ -8,7 +8,7 @@ after the dictionary; both stay, in place, so the decoder's indexing is unchange
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import onnx
@@ -23,9 +23,11 @@ from ..errors import BundleBuildError
 _LATIN_RANGES = ((0x0020, 0x0250), (0x2000, 0x2150))
 
 CHARSETS: dict[str, Callable[[str], bool]] = {
-    "latin": lambda ch: len(ch) == 1
-    and any(low <= ord(ch) < high for low, high in _LATIN_RANGES)
-    and unicodedata.category(ch)[0] != "C",
+    "latin": lambda ch: (
+        len(ch) == 1
+        and any(low <= ord(ch) < high for low, high in _LATIN_RANGES)
+        and unicodedata.category(ch)[0] != "C"
+    ),
 }
 
 

@@ -11,7 +11,7 @@ one quantise.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import onnx
 from onnx import helper, numpy_helper
