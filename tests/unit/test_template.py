@@ -258,46 +258,84 @@ def test_every_required_setting_is_set_and_the_models_dir_is_the_images(monkeypa
     assert "-input-" in variables["OCR_SOURCE_BUCKETS"]["Fn::Sub"]
 
 
+ALLOWED_RESOURCES = {"InputBucket", "ResultsBucket", "DeadLetterQueue", "BufferQueue", "FunctionLogGroup"}
+PSEUDO_AND_NAMING = {"AWS::Partition", "AWS::AccountId", "AWS::Region", "BucketNamePrefix", "ResultsPrefix"}
+# A wildcard may only stand for the objects under a bucket (and under the results prefix).
+OBJECTS_UNDER_A_BUCKET = re.compile(r"(-input-[^\"]*\}/\*|\}/\$\{ResultsPrefix\}(\.claims/)?\*)")
+
+
+def wildcard_grants(statements: list[dict[str, Any]]) -> list[str]:
+    """What in these statements grants more than the stack's own resources, one line per finding."""
+    found = []
+    for statement in statements:
+        if statement.get("Principal"):  # trust policy
+            continue
+        if statement.get("Sid") == "Tracing":
+            # X-Ray's write actions take no resource but "*"; nothing else may ride on it
+            if sorted(_as_list(statement["Action"])) != ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]:
+                found.append(f"more than X-Ray's writes on the tracing grant: {statement}")
+            if statement["Resource"] != "*":
+                found.append(f"the tracing grant names a resource: {statement}")
+            continue
+        if statement.get("Sid") == "PublishCompletionEvents":
+            # The one grant outside the stack's own resources: the bus it is told to publish on
+            if statement["Action"] != "events:PutEvents" or statement["Resource"] != BUS_ARN:
+                found.append(f"completion events granted beyond PutEvents on their bus: {statement}")
+            continue
+        found.extend(f"wildcard action {a!r} in {statement}" for a in _as_list(statement["Action"]) if "*" in a)
+        for resource in _as_list(statement["Resource"]):
+            if isinstance(resource, str):
+                found.append(f"literal resource {resource!r} in {statement}")
+                continue
+            named = references(resource) - PSEUDO_AND_NAMING
+            text = json.dumps(resource)
+            if not (named <= ALLOWED_RESOURCES and (named or "-input-" in text)):
+                found.append(f"resource {resource} is not one of the stack's own in {statement}")
+            elif "*" in text and not (
+                OBJECTS_UNDER_A_BUCKET.search(text) or resource == {"Fn::GetAtt": ["FunctionLogGroup", "Arn"]}
+            ):
+                found.append(f"wildcard resource {resource} in {statement}")
+    return found
+
+
 @pytest.mark.parametrize("given", MODES[:2], ids=lambda g: g["Mode"])
 def test_iam_grants_no_wildcard_actions_or_resources(given, monkeypatch):
     # Given every IAM statement the stack would create
     stack = resolve(translated(given, monkeypatch), given)
     statements = iam_statements(stack["Resources"])
     assert statements
-    allowed_resources = {"InputBucket", "ResultsBucket", "DeadLetterQueue", "BufferQueue", "FunctionLogGroup"}
-    for statement in statements:
-        if statement.get("Principal"):  # trust policy
-            continue
-        if statement.get("Sid") == "Tracing":
-            # X-Ray's write actions take no resource but "*"; nothing else may ride on it
-            assert sorted(_as_list(statement["Action"])) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-            assert statement["Resource"] == "*"
-            continue
-        if statement.get("Sid") == "PublishCompletionEvents":
-            # The one grant outside the stack's own resources: the bus it is told to publish on
-            assert statement["Action"] == "events:PutEvents" and statement["Resource"] == BUS_ARN
-            continue
-        # Then no action is a wildcard
-        for action in _as_list(statement["Action"]):
-            assert "*" not in action, statement
-        for resource in _as_list(statement["Resource"]):
-            # and each resource is one of the stack's buckets, queues or its log group
-            if isinstance(resource, str):
-                pytest.fail(f"literal resource {resource!r} in {statement}")
-            named = references(resource) - {
-                "AWS::Partition",
-                "AWS::AccountId",
-                "AWS::Region",
-                "BucketNamePrefix",
-                "ResultsPrefix",
-            }
-            text = json.dumps(resource)
-            assert named <= allowed_resources and (named or "-input-" in text), statement
-            # with a wildcard only for the objects under a bucket (and the prefix of results)
-            if "*" in text:
-                assert re.search(r"(-input-[^\"]*\}/\*|\}/\$\{ResultsPrefix\}(\.claims/)?\*)", text) or resource == {
-                    "Fn::GetAtt": ["FunctionLogGroup", "Arn"]
-                }, statement
+    # Then no action is a wildcard, and each resource is one of the stack's buckets, queues
+    # or its log group, with a wildcard only for the objects under a bucket
+    assert wildcard_grants(statements) == []
+
+
+def _widened(statements: list[dict[str, Any]], sid: str, **changes: Any) -> list[dict[str, Any]]:
+    widened = copy.deepcopy(statements)
+    (statement,) = [s for s in widened if s.get("Sid") == sid]
+    statement.update(changes)
+    return widened
+
+
+@pytest.mark.parametrize(
+    ("sid", "changes", "finding"),
+    [
+        ("ReadWriteResults", {"Action": ["s3:GetObject", "s3:*"]}, "wildcard action 's3:*'"),
+        ("ReadWriteResults", {"Resource": "*"}, "literal resource '*'"),
+        ("ReadWriteResults", {"Resource": {"Fn::Sub": "${ResultsBucket.Arn}*"}}, "wildcard resource"),
+        ("ReadWriteResults", {"Resource": {"Fn::Sub": "arn:aws:s3:::someone-elses/*"}}, "not one of the stack's own"),
+        ("Tracing", {"Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "s3:GetObject"]}, "X-Ray"),
+        ("PublishCompletionEvents", {"Resource": "*"}, "completion events granted beyond"),
+    ],
+    ids=["action", "literal-star", "bucket-prefix-star", "foreign-bucket", "tracing-rider", "any-bus"],
+)
+def test_the_wildcard_check_fails_on_a_widened_grant(sid, changes, finding, monkeypatch):
+    # Given the stack's real statements, with one grant widened
+    given = {"Mode": "direct"}
+    statements = iam_statements(resolve(translated(given, monkeypatch), given)["Resources"])
+    # When the wildcard check reads them
+    found = wildcard_grants(_widened(statements, sid, **changes))
+    # Then it reports that grant, and only it
+    assert len(found) == 1 and finding in found[0], found
 
 
 def test_iam_reads_input_and_writes_results_only(monkeypatch):
@@ -360,22 +398,6 @@ def test_concurrency_memory_and_timeout_are_parameters(monkeypatch):
     assert props["Timeout"] == {"Ref": "FunctionTimeout"}
     assert props["PackageType"] == "Image"
     assert template["Resources"][FUNCTION]["Metadata"]["Dockerfile"] == "container/Dockerfile"
-
-
-def test_the_wildcard_check_can_fail():
-    # Given a statement with a wildcard action and resource, the walk sees it
-    resources = {
-        "R": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "Policies": [
-                    {"PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}}
-                ]
-            },
-        }
-    }
-    (statement,) = iam_statements(resources)
-    assert "*" in statement["Action"] and statement["Resource"] == "*"
 
 
 def test_model_bundle_parameter_offers_every_bundle_the_image_carries_and_defaults_to_the_function_default() -> None:
