@@ -13,9 +13,10 @@ the broker (PRECONDITION_FAILED) and reported as a ``BrokerTopologyError`` namin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from bucket_ocr.amqp.connection import Channel
 from bucket_ocr.errors import ConfigurationError
 
 
@@ -32,7 +33,7 @@ class Topology:
     dead_letter_queue: str = "ocr-dead-letters"
     delivery_limit: int = 5
 
-    def work_queue_arguments(self) -> dict[str, Any]:
+    def work_queue_arguments(self) -> dict[str, str | int]:
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": self.delivery_limit,
@@ -45,11 +46,11 @@ class Topology:
             "x-overflow": "reject-publish",
         }
 
-    def declare(self, channel: Any) -> None:
-        """Everything, in dependency order; ``channel`` is a pika channel."""
+    def declare(self, channel: Channel) -> None:
+        """Everything, in dependency order."""
         import pika.exceptions
 
-        steps = [
+        steps: list[tuple[str, Callable[[], object]]] = [
             (f"exchange {self.exchange}", lambda: channel.exchange_declare(self.exchange, "direct", durable=True)),
             (
                 f"exchange {self.dead_letter_exchange}",

@@ -10,10 +10,11 @@ Nothing is imported here at module level: ``bucket_ocr.settings`` may import
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import boto3
+    from mypy_boto3_s3 import S3Client
 
     from bucket_ocr.completion.published import CompletionEvents, Publisher
     from bucket_ocr.completion.settings import CompletionSettings
@@ -37,7 +38,8 @@ def publisher_for(settings: CompletionSettings, session: boto3.Session | None = 
     if settings.backend == "amqp":
         from bucket_ocr.completion.amqp_exchange import AmqpExchangePublisher
 
-        assert settings.broker is not None and settings.exchange is not None
+        if settings.broker is None or settings.exchange is None:
+            raise ValueError("completion events on amqp need a broker and an exchange")
         return AmqpExchangePublisher(settings.broker, settings.exchange)
     return None
 
@@ -45,7 +47,7 @@ def publisher_for(settings: CompletionSettings, session: boto3.Session | None = 
 def completion_events(
     settings: CompletionSettings,
     *,
-    s3: Any,
+    s3: S3Client,
     results_bucket: str,
     results_prefix: str,
     session: boto3.Session | None = None,

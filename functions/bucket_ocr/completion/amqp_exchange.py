@@ -6,60 +6,46 @@ so that events published before any consumer bound a queue do not fail; with no 
 bound they are dropped, as EventBridge drops an event no rule matches, so the publish is
 not mandatory. Publisher confirms make "published" mean "the broker has it".
 
-Like the dead letters, each event opens its own short connection: one a document, a few
-milliseconds, and never a socket the broker's heartbeat closed during a long OCR.
+Like the dead letters, each event opens its own short connection (``confirmed_channel``):
+one a document, a few milliseconds.
 """
 
 from __future__ import annotations
 
-import json
-from contextlib import closing
-from typing import Any
+from dataclasses import dataclass
 
-from bucket_ocr.amqp import AmqpAddress, connect, unavailable_errors
+from bucket_ocr.amqp import AmqpAddress, confirmed_channel, not_taken_errors, publish_json, unavailable_errors
 from bucket_ocr.completion.errors import EventNotPublishedError
-from bucket_ocr.completion.event import SOURCE, detail_type, routing_key
+from bucket_ocr.completion.event import SOURCE, CompletionEvent, detail_type, routing_key
 
 
+@dataclass(frozen=True)
 class AmqpExchangePublisher:
-    def __init__(self, broker: AmqpAddress, exchange: str):
-        self._broker = broker
-        self._exchange = exchange
+    broker: AmqpAddress
+    exchange: str
 
     @property
     def destination(self) -> str:
-        return f"exchange {self._exchange!r} on {self._broker.redacted}"
+        return f"exchange {self.exchange!r} on {self.broker.redacted}"
 
-    def publish(self, event: dict[str, Any]) -> None:
-        import pika
-
-        properties = pika.BasicProperties(
-            content_type="application/json",
-            delivery_mode=pika.DeliveryMode.Persistent,
-            message_id=event["event_id"],
-            timestamp=event["timestamp"] // 1000,  # AMQP timestamps are whole seconds
-            type=detail_type(event),
-            app_id=SOURCE,
-            # For a headers exchange or a shovel that filters without parsing bodies.
-            headers={"status": event["status"], "job_tag": event["job_tag"]},
-        )
+    def publish(self, event: CompletionEvent) -> None:
         try:
-            with closing(connect(self._broker, name="bucket-ocr completion events")) as connection:
-                channel = connection.channel()
-                channel.confirm_delivery()
-                channel.exchange_declare(self._exchange, "topic", durable=True)
-                channel.basic_publish(
-                    exchange=self._exchange,
+            with confirmed_channel(self.broker, name="bucket-ocr completion events") as channel:
+                channel.exchange_declare(self.exchange, "topic", durable=True)
+                publish_json(
+                    channel,
+                    event,
+                    exchange=self.exchange,
                     routing_key=routing_key(event),
-                    body=json.dumps(event, ensure_ascii=False).encode(),
-                    properties=properties,
+                    mandatory=False,
+                    message_id=event["event_id"],
+                    message_type=detail_type(event),
+                    app_id=SOURCE,
+                    timestamp=event["timestamp"] // 1000,  # AMQP timestamps are whole seconds
+                    # For a headers exchange or a shovel that filters without parsing bodies.
+                    headers={"status": event["status"], "job_tag": event["job_tag"]},
                 )
-        except (*unavailable_errors(), pika.exceptions.NackError) as cause:
+        except (*unavailable_errors(), *not_taken_errors()) as cause:
             # An exchange of that name and another type is refused (PRECONDITION_FAILED) as
             # a channel error: a fix on the broker makes the retry pass, so it is transient too.
-            source = event["source"]
-            raise EventNotPublishedError(
-                f"completion event not published to {self.destination}: {type(cause).__name__}: {cause}",
-                bucket=source["bucket"],
-                key=source["key"],
-            ) from cause
+            raise EventNotPublishedError.of(event, self.destination, f"{type(cause).__name__}: {cause}") from cause

@@ -11,27 +11,64 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 EVENT_VERSION = "1.0"
+# A result's status, and so its event's.
+Status = Literal["succeeded", "failed"]
 # EventBridge: what a rule matches on (docs/completion-events.md).
 SOURCE = "bucket-ocr"
-DETAIL_TYPES = {"succeeded": "OCR Document Succeeded", "failed": "OCR Document Failed"}
+DETAIL_TYPES: dict[Status, str] = {"succeeded": "OCR Document Succeeded", "failed": "OCR Document Failed"}
 # RabbitMQ: the topic exchange's routing keys; ``document.*`` binds both.
-ROUTING_KEYS = {"succeeded": "document.succeeded", "failed": "document.failed"}
+ROUTING_KEYS: dict[Status, str] = {"succeeded": "document.succeeded", "failed": "document.failed"}
 # Fixed for ever: changing it would give a republished event another id than the first.
 _EVENT_ID_NAMESPACE = uuid.UUID("5f0c3f5e-8f7b-4d55-9d3c-1f2a0b6c9e41")
 
 
+class EventSource(TypedDict):
+    """The object version the result was made from."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+
+
+class EventFailure(TypedDict):
+    type: str
+    message: str
+
+
+class CompletionEvent(TypedDict):
+    """The body, as ``completion.schema.json`` describes it."""
+
+    version: str
+    event_id: str
+    status: Status
+    source: EventSource
+    results: dict[str, str]  # "bucket", "json", and the key of each other output written
+    pages: int
+    error: EventFailure | None
+    job_tag: str | None
+    request_id: str | None
+    engine_bundle: str | None
+    timestamp: int  # epoch milliseconds of the result's processed_at
+
+
 def completion_event(
     result: Mapping[str, Any], *, result_location: Mapping[str, str], job_tag: str | None
-) -> dict[str, Any]:
+) -> CompletionEvent:
     """``result_location``: ``{"bucket": <results bucket>, "json": <result key>}`` and a key
     per other output written (``txt``, ``pdf``, ``hocr``)."""
     if not result_location.get("bucket") or not result_location.get("json"):
         raise ValueError(f"result_location needs the results bucket and the json key, got {dict(result_location)!r}")
     source = result["source"]
-    identity = {name: source.get(name) for name in ("bucket", "key", "version_id", "etag")}
+    identity: EventSource = {
+        "bucket": source.get("bucket"),
+        "key": source.get("key"),
+        "version_id": source.get("version_id"),
+        "etag": source.get("etag"),
+    }
     error = result.get("error")
     processed_at = result["processed_at"]
     return {
@@ -49,7 +86,7 @@ def completion_event(
     }
 
 
-def event_from_result(result: Mapping[str, Any], *, results_bucket: str, result_key: str) -> dict[str, Any]:
+def event_from_result(result: Mapping[str, Any], *, results_bucket: str, result_key: str) -> CompletionEvent:
     """The event a result announces, with everything taken from the result itself.
 
     Results of schema 1.1 name their outputs and job tag; an older one names neither, and
@@ -65,12 +102,12 @@ def epoch_milliseconds(timestamp: str) -> int:
     moment = dt.datetime.fromisoformat(timestamp)
     if moment.tzinfo is None:  # the result writes UTC with an offset; a bare one is UTC too
         moment = moment.replace(tzinfo=dt.UTC)
-    return int(round(moment.timestamp() * 1000))
+    return round(moment.timestamp() * 1000)
 
 
-def detail_type(event: Mapping[str, Any]) -> str:
+def detail_type(event: CompletionEvent) -> str:
     return DETAIL_TYPES[event["status"]]
 
 
-def routing_key(event: Mapping[str, Any]) -> str:
+def routing_key(event: CompletionEvent) -> str:
     return ROUTING_KEYS[event["status"]]

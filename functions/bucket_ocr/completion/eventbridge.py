@@ -9,46 +9,47 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_ocr.completion.errors import EventNotPublishedError
-from bucket_ocr.completion.event import SOURCE, detail_type
+from bucket_ocr.completion.event import SOURCE, CompletionEvent, detail_type
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
 
 
+@dataclass(frozen=True)
 class EventBridgePublisher:
-    def __init__(self, events: Any, bus_name: str):
-        self._events = events
-        self._bus_name = bus_name
+    events: EventBridgeClient
+    bus_name: str
 
     @property
     def destination(self) -> str:
-        return f"EventBridge bus {self._bus_name!r}"
+        return f"EventBridge bus {self.bus_name!r}"
 
-    def publish(self, event: dict[str, Any]) -> None:
-        entry = {
-            "Source": SOURCE,
-            "DetailType": detail_type(event),
-            "Detail": json.dumps(event, ensure_ascii=False),
-            "EventBusName": self._bus_name,
-            # The envelope's time is the result's too, so a republished event says when
-            # the document was done rather than when the retry came.
-            "Time": dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.UTC),
-        }
+    def publish(self, event: CompletionEvent) -> None:
         try:
-            response = self._events.put_events(Entries=[entry])
+            response = self.events.put_events(
+                Entries=[
+                    {
+                        "Source": SOURCE,
+                        "DetailType": detail_type(event),
+                        "Detail": json.dumps(event, ensure_ascii=False),
+                        "EventBusName": self.bus_name,
+                        # The envelope's time is the result's too, so a republished event
+                        # says when the document was done rather than when the retry came.
+                        "Time": dt.datetime.fromtimestamp(event["timestamp"] / 1000, dt.UTC),
+                    }
+                ]
+            )
         except (ClientError, BotoCoreError) as cause:
             # A missing bus or a missing grant is a deployment fault a fix makes pass on a
             # retry, like a missing results bucket: transient, never a verdict on the document.
-            raise _not_published(event, self.destination, f"{type(cause).__name__}: {cause}") from cause
+            raise EventNotPublishedError.of(event, self.destination, f"{type(cause).__name__}: {cause}") from cause
         if response.get("FailedEntryCount"):
             refused = (response.get("Entries") or [{}])[0]
-            raise _not_published(event, self.destination, f"{refused.get('ErrorCode')}: {refused.get('ErrorMessage')}")
-
-
-def _not_published(event: dict[str, Any], destination: str, why: str) -> EventNotPublishedError:
-    source = event["source"]
-    return EventNotPublishedError(
-        f"completion event not published to {destination}: {why}", bucket=source["bucket"], key=source["key"]
-    )
+            why = f"{refused.get('ErrorCode')}: {refused.get('ErrorMessage')}"
+            raise EventNotPublishedError.of(event, self.destination, why)

@@ -21,17 +21,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from bucket_ocr.completion.errors import EventNotPublishedError
-from bucket_ocr.completion.event import event_from_result
+from bucket_ocr.completion.event import CompletionEvent, event_from_result
 from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import OcrFunctionError
 from bucket_ocr.observability import MetricUnit, logger, metrics
 from bucket_ocr.results.claims import VersionIdentity
 from bucket_ocr.storage import ACCESS_DENIED, KEY_NOT_FOUND, error_code, storage_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # Under the results prefix beside the claims, so a results bucket that is also a source
 # ignores markers as its own output, and the function's grant on the prefix covers them.
@@ -47,7 +50,7 @@ class Publisher(Protocol):
     @property
     def destination(self) -> str: ...
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: CompletionEvent) -> None:
         """Hand the event over, confirmed; raise ``EventNotPublishedError`` when not taken."""
 
 
@@ -60,7 +63,7 @@ def identity_of(result: Mapping[str, Any]) -> VersionIdentity:
     return VersionIdentity(source["bucket"], source["key"], source.get("version_id"), source.get("etag"))
 
 
-def owes_event(s3: Any, results_bucket: str, key: str) -> bool:
+def owes_event(s3: S3Client, results_bucket: str, key: str) -> bool:
     """Whether the marker at ``key`` is missing: no publication of that version's event has
     been recorded."""
     with storage_errors(ObjectRef(results_bucket, key), "HEAD event marker", missing_is_permanent=False):
@@ -73,7 +76,7 @@ def owes_event(s3: Any, results_bucket: str, key: str) -> bool:
     return False
 
 
-def mark_published(s3: Any, results_bucket: str, key: str, event: Mapping[str, Any]) -> bool:
+def mark_published(s3: S3Client, results_bucket: str, key: str, event: CompletionEvent) -> bool:
     """Records the publication; False when storage refused the marker.
 
     Not raised: the event is out, and a retry of the delivery would publish it again for
@@ -105,7 +108,7 @@ class CompletionEvents:
     def __init__(
         self,
         publisher: Publisher,
-        s3: Any,
+        s3: S3Client,
         results_bucket: str,
         results_prefix: str,
         *,
@@ -117,7 +120,7 @@ class CompletionEvents:
         self._prefix = results_prefix
         self._pauses = tuple(publish_pauses)
 
-    def after_result(self, result: Mapping[str, Any], *, result_key: str) -> dict[str, Any]:
+    def after_result(self, result: Mapping[str, Any], *, result_key: str) -> CompletionEvent:
         """Publishes the event of a result just written, then marks it published.
 
         Unconditional: a result written now is news even if an older result of the same
@@ -155,7 +158,7 @@ class CompletionEvents:
         mark_published(self._s3, self._bucket, key, event)
         return True
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def _publish(self, event: CompletionEvent) -> None:
         for pause in (*self._pauses, None):
             try:
                 self.publisher.publish(event)
@@ -176,4 +179,5 @@ class CompletionEvents:
                 if error_code(error) in KEY_NOT_FOUND:
                     return None
                 raise
-        return json.loads(body)
+        result: dict[str, Any] = json.loads(body)
+        return result

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bucket_ocr.amqp import AmqpAddress, is_amqp_url, parse_amqp_url
@@ -28,6 +28,7 @@ BACKEND_VARIABLE = "OCR_COMPLETION_EVENTS"
 BUS_VARIABLE = "OCR_EVENT_BUS_NAME"
 ENDPOINT_VARIABLE = "OCR_EVENTS_ENDPOINT_URL"
 DEFAULT_BUS = "default"
+Backend = Literal["none", "eventbridge", "amqp"]
 # EventBridge's rule for a bus name; an ARN (a bus in another account) is accepted too.
 _BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
 _BUS_ARN = re.compile(r"arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[/.\-_A-Za-z0-9]{1,256}")
@@ -37,7 +38,7 @@ _EXCHANGE = re.compile(r"[A-Za-z0-9_.:\-]{1,255}")
 
 @dataclass(frozen=True)
 class CompletionSettings:
-    backend: str = "none"  # "none", "eventbridge", "amqp"
+    backend: Backend = "none"
     event_bus_name: str = DEFAULT_BUS
     events_endpoint_url: str | None = None  # moto server, `sam local`
     broker: AmqpAddress | None = None
@@ -59,8 +60,7 @@ class CompletionSettings:
         if is_amqp_url(raw):
             broker, exchange = parse_exchange_url(raw, variable=BACKEND_VARIABLE)
             return cls(backend="amqp", broker=broker, exchange=exchange)
-        backend = env.choice(BACKEND_VARIABLE, "none", ("none", "eventbridge"))
-        if backend == "none":
+        if env.choice(BACKEND_VARIABLE, "none", ("none", "eventbridge")) == "none":
             return cls()
         bus = env.text(BUS_VARIABLE, DEFAULT_BUS) or DEFAULT_BUS
         if not (_BUS_NAME.fullmatch(bus) or _BUS_ARN.fullmatch(bus)):

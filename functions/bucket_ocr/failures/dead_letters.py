@@ -11,11 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 MESSAGE_VERSION = "1.0"
+
+
+class DeadLetter(TypedDict):
+    """The body of a dead letter, the same on every backend."""
+
+    message_version: str
+    error_type: str  # the exception's class name, e.g. CorruptDocumentError
+    error_message: str
+    attempt: int  # 1 for the first delivery
+    bucket: str | None  # None when the message named no object (not an event at all)
+    key: str | None
+    result_key: str | None  # where the error result was written, if one was
+    failed_at: str  # ISO 8601, UTC, milliseconds
+    record: dict[str, Any]  # the original record or message, as it came: JSON
 
 
 def dead_letter_body(
@@ -26,7 +43,7 @@ def dead_letter_body(
     bucket: str | None,
     key: str | None,
     result_key: str | None,
-) -> dict[str, Any]:
+) -> DeadLetter:
     return {
         "message_version": MESSAGE_VERSION,
         "error_type": type(error).__name__,
@@ -41,11 +58,11 @@ def dead_letter_body(
 
 
 class DeadLetterQueue(Protocol):
-    def send(self, body: dict[str, Any]) -> str:
+    def send(self, body: DeadLetter) -> str:
         """Store one letter; raise ``StorageUnavailableError`` when it cannot be stored."""
 
 
-def dead_letter_queue(queue_url: str, sqs: Any) -> DeadLetterQueue:
+def dead_letter_queue(queue_url: str, sqs: SQSClient) -> DeadLetterQueue:
     if is_amqp_url(queue_url):
         from bucket_ocr.failures.amqp_queue import AmqpDeadLetterQueue
 
@@ -55,6 +72,6 @@ def dead_letter_queue(queue_url: str, sqs: Any) -> DeadLetterQueue:
     return SqsDeadLetterQueue(sqs, queue_url)
 
 
-def letter_attributes(body: dict[str, Any]) -> dict[str, str]:
+def letter_attributes(body: DeadLetter) -> dict[str, str]:
     """What a queue shows beside the body, to sort letters without reading them."""
-    return {"error_type": str(body["error_type"]), "attempt": str(body["attempt"])}
+    return {"error_type": body["error_type"], "attempt": str(body["attempt"])}

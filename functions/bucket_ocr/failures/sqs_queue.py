@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_ocr.errors import StorageUnavailableError
-from bucket_ocr.failures.dead_letters import letter_attributes
+from bucket_ocr.failures.dead_letters import DeadLetter, letter_attributes
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 
 class SqsDeadLetterQueue:
-    def __init__(self, sqs: Any, queue_url: str):
+    def __init__(self, sqs: SQSClient, queue_url: str):
         self._sqs = sqs
         self._queue_url = queue_url
 
-    def send(self, body: dict[str, Any]) -> str:
+    def send(self, body: DeadLetter) -> str:
         attributes = letter_attributes(body)
         try:
             response = self._sqs.send_message(
@@ -32,7 +35,7 @@ class SqsDeadLetterQueue:
             # the event back to the platform instead of dropping it.
             raise StorageUnavailableError(
                 f"cannot send to the dead-letter queue {self._queue_url}: {cause}",
-                bucket=str(body.get("bucket")),
-                key=str(body.get("key")),
+                bucket=str(body["bucket"]),
+                key=str(body["key"]),
             ) from cause
         return response["MessageId"]
