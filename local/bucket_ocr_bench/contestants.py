@@ -81,7 +81,7 @@ class PaddleDefaults:
     _manifest: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        from bucket_ocr.engine.runtime_env import prepare_runtime_env
+        from bucket_ocr.engine import prepare_runtime_env
         from bucket_ocr.models import read_manifest
 
         bundle_dir = Path(self.models_dir) / self.bundle
@@ -108,13 +108,11 @@ class PaddleDefaults:
         self._ocr = PaddleOCR(**options)
 
     def recognize(self, image: Image.Image) -> str:
-        from bucket_ocr.engine.ocr_engine import _text_lines, _to_bgr_array
-        from bucket_ocr.engine.reading_order import reading_order
+        from bucket_ocr.engine import bgr_pixels, page_lines
 
-        pixels = _to_bgr_array(image)
+        pixels = bgr_pixels(image)
         height, width = pixels.shape[:2]
-        lines = [line for result in self._ocr.predict(pixels) for line in _text_lines(result, width, height)]
-        return "\n".join(line.text for line in reading_order(lines))
+        return "\n".join(line.text for line in page_lines(self._ocr.predict(pixels), width, height))
 
     def describe(self) -> dict[str, Any]:
         return {

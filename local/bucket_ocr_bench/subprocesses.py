@@ -18,7 +18,9 @@ def _command(task: str, args: Mapping[str, Any]) -> list[str]:
 
 def run_child(task: str, args: Mapping[str, Any], env: Mapping[str, str], timeout: float = 7200) -> dict[str, Any]:
     started = time.perf_counter()
-    done = subprocess.run(_command(task, args), capture_output=True, text=True, env=dict(env), timeout=timeout)
+    done = subprocess.run(
+        _command(task, args), capture_output=True, text=True, env=dict(env), timeout=timeout, check=False
+    )
     if done.returncode != 0:
         raise MeasurementError(f"{task} failed with code {done.returncode}: {done.stderr[-2000:]}")
     result = _last_json(done.stdout, task)

@@ -16,20 +16,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
-from ..imaging import opaque_rgb
 from ..models.errors import BundleVerificationError
 from ..models.manifest import Manifest, check_files, read_manifest
 from . import parallel_recognition
 from .config import EngineConfig
 from .errors import EngineError, EngineLoadError
+from .library_logs import route_library_logs
 from .orientation import PageOrienter, to_stored, upright
-from .reading_order import reading_order
+from .page_lines import bgr_pixels, page_lines
 from .runtime_env import prepare_runtime_env
 from .text_line import PageReading, TextLine
-from .words import words_of_line
 
 _RUNTIME_PACKAGES = {"onnxruntime": "onnxruntime", "paddle": "paddlepaddle"}
 
@@ -55,9 +53,9 @@ class OcrEngine:
         prepare_runtime_env(config.cache_dir)
         self._ocr = _create_paddleocr(self._bundle_dir, self._manifest, config)
         self._orienter = _load_orienter(self._bundle_dir, self._manifest, config)
-        self._rec_workers = 1
+        self._recognition = parallel_recognition.Recognition(workers=1)
         if self._manifest.engine == "onnxruntime":
-            self._rec_workers = parallel_recognition.install(self._ocr, _rec_workers(config))
+            self._recognition = parallel_recognition.install(self._ocr, _rec_workers(config))
 
     def recognize(self, image: Image.Image) -> list[TextLine]:
         """OCR one page image; lines come back in reading order."""
@@ -84,7 +82,7 @@ class OcrEngine:
         )
 
     def _read_upright(self, image: Image.Image) -> list[TextLine]:
-        pixels = _to_bgr_array(image)
+        pixels = bgr_pixels(image)
         height, width = pixels.shape[:2]
         limit = det_limit_for(width, height, self._config.det_limit_side_len)
         with self._lock:
@@ -94,11 +92,8 @@ class OcrEngine:
                 )
             except Exception as exc:  # Paddle raises bare RuntimeError/SystemError etc.
                 raise EngineError(f"OCR inference failed on a {width}x{height} image: {exc}") from exc
-        lines: list[TextLine] = []
-        for result in results:
-            lines.extend(_text_lines(result, width, height))
         # Ordered upright: columns and rows are what a reader of the upright page sees.
-        return reading_order(lines)
+        return page_lines(results, width, height)
 
     def describe(self) -> dict[str, Any]:
         runtime = _RUNTIME_PACKAGES[self._manifest.engine]
@@ -119,7 +114,7 @@ class OcrEngine:
             "settings": {
                 "det_limit_side_len": self._config.det_limit_side_len,
                 "rec_batch_size": self._config.rec_batch_size,
-                "rec_workers": self._rec_workers,
+                **self._recognition.settings(),
                 "det_limit_type": "pixels",
                 "orientation": "auto" if self._orienter else "off",
                 "cpu_threads": _cpu_threads(self._config),
@@ -209,16 +204,13 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
         options["cpu_threads"] = threads  # PaddleOCR's default of 10 oversubscribes small CPUs
     try:
         from paddleocr import PaddleOCR
-
+    except Exception as exc:  # ImportError, or Paddle's shared libraries failing as they load
+        raise EngineLoadError(f"PaddleOCR cannot be imported to load bundle {manifest.bundle!r}: {exc}") from exc
+    route_library_logs()
+    try:
         return PaddleOCR(**options)
-    except Exception as exc:  # import errors, bad model files, Paddle runtime errors
+    except Exception as exc:  # bad model files, Paddle/ONNX Runtime's own untyped errors
         raise EngineLoadError(f"PaddleOCR could not load bundle {manifest.bundle!r} from {bundle_dir}: {exc}") from exc
-
-
-def _to_bgr_array(image: Image.Image) -> np.ndarray:
-    # PaddleX treats ndarray input as OpenCV-style BGR.
-    rgb = np.asarray(opaque_rgb(image))
-    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def det_limit_for(width: int, height: int, side_len: int) -> int:
@@ -228,27 +220,6 @@ def det_limit_for(width: int, height: int, side_len: int) -> int:
     if width * height <= budget:
         return long_side
     return max(32, math.floor(long_side * math.sqrt(budget / (width * height))))
-
-
-def _text_lines(result: Any, width: int, height: int) -> list[TextLine]:
-    lines = []
-    runs = result.get("text_word") or [None] * len(result["rec_texts"])
-    run_boxes = result.get("text_word_region") or [None] * len(result["rec_texts"])
-    for raw, score, polygon, line_runs, line_boxes in zip(
-        result["rec_texts"], result["rec_scores"], result["rec_polys"], runs, run_boxes
-    ):
-        raw = str(raw)
-        text = " ".join(raw.split())  # one space between words, so the words spell the line
-        confidence = min(float(score), 1.0)
-        if not text or confidence <= 0.0:
-            continue  # a box detection found but recognition could not read
-        points = [
-            (min(max(float(x), 0.0), float(width)), min(max(float(y), 0.0), float(height)))
-            for x, y in np.asarray(polygon).reshape(-1, 2)
-        ]
-        words = words_of_line(raw, confidence, points, line_runs, line_boxes)
-        lines.append(TextLine(text=text, confidence=confidence, polygon=points, words=words))
-    return lines
 
 
 def _version(distribution: str) -> str | None:

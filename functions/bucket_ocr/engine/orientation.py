@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -146,7 +147,8 @@ class PageOrienter:
             size = f"{image.width}x{image.height}"
             raise OrientationError(f"orientation classifier failed on a {size} page: {exc}") from exc
         votes = output[inked] if inked.any() else output
-        return votes.mean(axis=0)
+        mean: np.ndarray = votes.mean(axis=0)  # numpy types a reduction's result as Any
+        return mean
 
 
 def _rotations(labels: Sequence[str], model_path: Path) -> tuple[int, ...]:
@@ -159,7 +161,15 @@ def _rotations(labels: Sequence[str], model_path: Path) -> tuple[int, ...]:
     return rotations
 
 
-def _session(model_path: Path):
+class _Session(Protocol):
+    """What is used of onnxruntime's InferenceSession (onnxruntime ships no types)."""
+
+    def get_inputs(self) -> Sequence[Any]: ...
+
+    def run(self, output_names: None, input_feed: dict[str, np.ndarray]) -> list[np.ndarray]: ...
+
+
+def _session(model_path: Path) -> _Session:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -170,9 +180,10 @@ def _session(model_path: Path):
     for name, value in _ORT_MEMORY.items():
         setattr(options, name, value)
     try:
-        return onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        session: _Session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # missing or corrupt file: onnxruntime's own errors
         raise EngineLoadError(f"cannot load the orientation model {model_path}: {exc}") from exc
+    return session
 
 
 def _crops(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 
 from .text_line import Point, TextLine
@@ -221,7 +222,7 @@ def _merge(intervals: list[Interval], min_gap: float) -> list[Interval]:
 def _column_cut(band: list[_Placed], height: float) -> float | None:
     """The x of the widest gutter in the band that separates columns, if any."""
     covered = _merge([(item.box[0], item.box[2]) for item in band], height * _MIN_GUTTER)
-    gutters = sorted(zip(covered, covered[1:]), key=lambda pair: pair[1][0] - pair[0][1], reverse=True)
+    gutters = sorted(pairwise(covered), key=lambda pair: pair[1][0] - pair[0][1], reverse=True)
     for (_, start), (end, _) in gutters:
         left = [item for item in band if item.box[2] <= start]
         right = [item for item in band if item.box[0] >= end]

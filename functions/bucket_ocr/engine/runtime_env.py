@@ -8,14 +8,12 @@ writable and HOME is not, so these must be set before the first `import paddleoc
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
 
+from ..observability import logger
 from .errors import EngineLoadError
-
-logger = logging.getLogger(__name__)
 
 # Variable -> sub-directory of the cache dir. Always overridden: the engine's cache_dir
 # is the one place these libraries may write.
@@ -60,7 +58,7 @@ def prepare_runtime_env(cache_dir: Path) -> None:
 
 
 def _writable(directory: str | None) -> bool:
-    return bool(directory) and os.path.isdir(directory) and os.access(directory, os.W_OK)
+    return directory is not None and os.path.isdir(directory) and os.access(directory, os.W_OK)
 
 
 def _warn_if_imported_too_early(cache_dir: Path) -> None:
@@ -70,6 +68,6 @@ def _warn_if_imported_too_early(cache_dir: Path) -> None:
     current = Path(getattr(cache_module, "CACHE_DIR", ""))
     if current != cache_dir / _CACHE_VARIABLES["PADDLE_PDX_CACHE_HOME"]:
         logger.warning(
-            "paddlex was imported before the OCR engine set its cache dir; it keeps writing to %s",
-            current,
+            "paddlex was imported before the OCR engine set its cache dir",
+            extra={"paddlex_cache_dir": str(current), "cache_dir": str(cache_dir)},
         )

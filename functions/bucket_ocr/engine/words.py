@@ -51,7 +51,7 @@ def _character_spans(
     if right - left <= 1:
         return None  # a vertical line: PaddleX measures those along y, and we do not read them
     spans: list[tuple[float, float]] = []
-    for run, box in zip(runs, run_boxes):
+    for run, box in zip(runs, run_boxes, strict=True):
         xs = [float(point[0]) for point in box]
         start = (min(xs) - left) / (right - left)
         end = (max(xs) - left) / (right - left)
