@@ -72,7 +72,7 @@ def test_a_bug_goes_back_to_the_queue_so_the_delivery_limit_dead_letters_it():
     assert invoker(handler)(message(minio_event())) is Verdict.REQUEUE
 
 
-def test_a_permanent_failure_is_the_function_s_to_record_and_is_acknowledged():
+def test_a_permanent_failure_that_escapes_the_function_is_a_bug_and_goes_back_to_the_queue():
     # the function dead-letters permanent failures itself and returns; one that escapes is a bug
     def handler(event, context):
         raise CorruptDocumentError("bad", bucket="b", key="k")
@@ -126,3 +126,32 @@ def test_an_empty_message_is_acknowledged_and_ignored(body):
     letters = RecordingLetters()
     assert invoker(handler, letters)(message(body)) is Verdict.ACK
     assert letters.sent == []
+
+
+def test_a_fault_in_the_worker_s_own_code_is_raised_not_requeued():
+    # given a dead-letter queue with a bug of ours (not a TransientError from the broker)
+    class BrokenLetters:
+        def send(self, body: dict) -> str:
+            raise TypeError("a bug in the dead-letter sink")
+
+    def handler(event, context):  # pragma: no cover - asserted below
+        raise AssertionError("called")
+
+    # when a message that must be dead-lettered arrives, then the bug surfaces
+    with pytest.raises(TypeError, match="a bug in the dead-letter sink"):
+        invoker(handler, BrokenLetters())(message(b"not json"))
+
+
+def test_a_bug_in_the_handler_is_logged_with_its_traceback_and_counted(caplog):
+    # given a handler with a bug
+    def handler(event, context):
+        raise KeyError("a bug of ours")
+
+    # when a message arrives
+    with caplog.at_level("ERROR"):
+        verdict = invoker(handler)(message(minio_event()))
+
+    # then it goes back to the queue, and the log names the bug with its traceback
+    assert verdict is Verdict.REQUEUE
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.exc_info is not None and record.exc_info[0] is KeyError

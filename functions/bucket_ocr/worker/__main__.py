@@ -16,12 +16,17 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bucket_ocr.amqp import unavailable_errors
 from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.observability import logger
 from bucket_ocr.worker.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from bucket_ocr.worker.invocation import Handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +64,8 @@ def _setup(settings: WorkerSettings, *, buckets: bool, wait: float) -> int:
     from bucket_ocr.clients import s3_client
     from bucket_ocr.worker.setup import create_buckets, declare_topology
 
+    # A broker or storage still starting: keep trying until the deadline.
+    not_ready: tuple[type[Exception], ...] = (*unavailable_errors(), BotoCoreError, ClientError)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -73,7 +80,7 @@ def _setup(settings: WorkerSettings, *, buckets: bool, wait: float) -> int:
                 for bucket, done in create_buckets(s3_client(os.environ.get("OCR_S3_ENDPOINT_URL") or None)).items():
                     print(f"bucket {bucket}: {done}")
             return 0
-        except (*unavailable_errors(), BotoCoreError, ClientError) as error:
+        except not_ready as error:
             if time.monotonic() > deadline:
                 print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
                 return 1
@@ -88,7 +95,7 @@ def _run(settings: WorkerSettings, *, name: str) -> int:
 
     stopping = threading.Event()
 
-    def stop(signum: int, frame: Any) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
         logger.info("stop requested: finishing the event in hand", extra={"signal": signal.Signals(signum).name})
         stopping.set()
 
@@ -111,12 +118,16 @@ def _run(settings: WorkerSettings, *, name: str) -> int:
     return 0
 
 
-def _load_handler(path: str) -> Any:
+def _load_handler(path: str) -> Handler:
     module_name, _, function = path.rpartition(".")
     try:
-        return getattr(importlib.import_module(module_name), function)
+        handler = getattr(importlib.import_module(module_name), function)
     except (ImportError, AttributeError, ValueError) as error:
         raise ConfigurationError(f"OCR_WORKER_HANDLER {path!r} cannot be loaded: {error}") from error
+    if not callable(handler):
+        raise ConfigurationError(f"OCR_WORKER_HANDLER {path!r} names a {type(handler).__name__}, not a function")
+    loaded: Handler = handler
+    return loaded
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ connection alive (a 60 s page must not cost the connection) and acks or nacks af
 A lost broker is reconnected with backoff; the message in hand when it went is finished
 first, and since it could not be acknowledged RabbitMQ delivers it again, where the
 function's duplicate check finds its result. SIGTERM lets the message in hand finish.
+A fault in the worker's own code (the invoker raising) is not caught: the worker stops
+with its traceback, and the message it held goes back to the queue with the connection.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from bucket_ocr.amqp import connect, unavailable_errors
+from bucket_ocr.amqp import Channel, Connection, connect, unavailable_errors
 from bucket_ocr.observability import logger
 from bucket_ocr.worker.invocation import Message, Verdict
 from bucket_ocr.worker.settings import WorkerSettings
@@ -27,6 +30,12 @@ from bucket_ocr.worker.settings import WorkerSettings
 PUMP_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 MAX_RETRY_PAUSE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    tag: int  # the channel's delivery tag, to ack or nack it
+    message: Message
 
 
 class Consumer:
@@ -47,7 +56,7 @@ class Consumer:
         # Deliveries not yet settled, oldest first. Prefetch 1 should keep this at one, but
         # a quorum queue can hand a consumer one more after nacks (seen on RabbitMQ 3.10):
         # each is still settled in turn, never dropped.
-        self._held: deque[tuple[Any, Any, bytes]] = deque()
+        self._held: deque[_Delivery] = deque()
 
     def run(self) -> None:
         backoff = 1.0
@@ -91,22 +100,17 @@ class Consumer:
                 # Closing hands any unacknowledged message back to the queue.
                 connection.close()
 
-    def _cancelled(self, method: Any) -> None:
+    def _cancelled(self, method: object) -> None:
         import pika.exceptions
 
         raise pika.exceptions.ConsumerCancelled(
             f"the broker cancelled the consumer of {self._settings.topology.work_queue}"
         )
 
-    def _hold(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+    def _hold(self, channel: Channel, method: Any, properties: Any, body: bytes) -> None:
         # Called from inside process_data_events: only note the message; it is handled
-        # from the loop, where the connection can be pumped while it runs.
-        self._held.append((method, properties, body))
-        if len(self._held) > 1:
-            logger.warning("more deliveries in hand than the prefetch allows", extra={"in_hand": len(self._held)})
-
-    def _settle(self, connection: Any, channel: Any, held: tuple[Any, Any, bytes]) -> None:
-        method, properties, body = held
+        # from the loop, where the connection can be pumped while it runs. ``method`` and
+        # ``properties`` are pika's (Basic.Deliver, BasicProperties), read here only.
         message = Message(
             body=body,
             exchange=method.exchange,
@@ -114,6 +118,12 @@ class Consumer:
             message_id=properties.message_id,
             delivery_count=int((properties.headers or {}).get("x-delivery-count", 0)),
         )
+        self._held.append(_Delivery(int(method.delivery_tag), message))
+        if len(self._held) > 1:
+            logger.warning("more deliveries in hand than the prefetch allows", extra={"in_hand": len(self._held)})
+
+    def _settle(self, connection: Connection, channel: Channel, held: _Delivery) -> None:
+        message = held.message
         future = self._executor.submit(self._invoke, message)
         try:
             while not future.done():
@@ -126,12 +136,12 @@ class Consumer:
         verdict = future.result()
         self._held.popleft()
         if verdict is Verdict.ACK:
-            channel.basic_ack(method.delivery_tag)
+            channel.basic_ack(held.tag)
         else:
             self._pause_before_retry(connection, message.delivery_count)
-            channel.basic_nack(method.delivery_tag, requeue=True)
+            channel.basic_nack(held.tag, requeue=True)
 
-    def _pause_before_retry(self, connection: Any, delivery_count: int) -> None:
+    def _pause_before_retry(self, connection: Connection, delivery_count: int) -> None:
         """RabbitMQ hands a nacked message straight back: without a pause, storage that is
         away for a few seconds would use up the delivery limit in a moment and dead-letter
         a document a little patience would read. 1, 2, 4, 8, 16 s by default

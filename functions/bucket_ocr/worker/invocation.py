@@ -7,8 +7,12 @@ The decision mirrors Lambda's with an SQS or async source:
   RabbitMQ redelivers it and, past the queue's delivery limit, dead-letters it;
 - the message is not an event at all: dead-letter it now with the body as it came, since
   it would fail the same way on every delivery;
-- anything else is a bug: hand it back too, so it is retried and then dead-lettered, never
-  dropped, and log it with its traceback.
+- the handler raised anything else: that is a bug, and the message goes back too, so it is
+  retried and then dead-lettered, never dropped; it is logged with its traceback.
+
+Only the handler's call is guarded that broadly: a fault in the worker's own code here
+(reading the message, building a dead letter) raises out of the invoker, so the consumer
+stops with a traceback and tests see it, instead of a loop that requeues it for ever.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from bucket_ocr.errors import EventError, MalformedEventError, TransientError
 from bucket_ocr.events import records_from_payload
@@ -26,12 +30,26 @@ from bucket_ocr.events.routing import parse_json
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.observability import count_failure, logger
 
-Handler = Callable[[Any, Any], Any]
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# The function's entry point, as Lambda calls it: ``bucket_ocr.handler.lambda_handler``.
+Handler = Callable[[dict[str, Any], "LambdaContext"], object]
 
 
 class Verdict(enum.Enum):
     ACK = "ack"
     REQUEUE = "requeue"
+
+
+class AmqpRecord(TypedDict):
+    """A broker message as a dead letter carries it, in the SQS record's spirit: replayable."""
+
+    eventSource: Literal["amqp"]
+    exchange: str
+    routingKey: str
+    messageId: str | None
+    body: str
 
 
 @dataclass(frozen=True)
@@ -43,8 +61,7 @@ class Message:
     # RabbitMQ counts earlier deliveries of a quorum queue message (x-delivery-count).
     delivery_count: int = 0
 
-    def as_record(self) -> dict[str, Any]:
-        """The message as a dead letter carries it, in the SQS record's spirit: replayable."""
+    def as_record(self) -> AmqpRecord:
         return {
             "eventSource": "amqp",
             "exchange": self.exchange,
@@ -54,7 +71,7 @@ class Message:
         }
 
 
-def objects_in(event: Any) -> list[dict[str, str]]:
+def objects_in(event: Mapping[str, Any]) -> list[dict[str, str]]:
     """Bucket and key of each record, for the log line that says what a worker holds."""
     try:
         return [{"bucket": r.bucket, "key": r.key} for r in records_from_payload(event)]
@@ -70,20 +87,6 @@ class Invoker:
         self._function_name = function_name
 
     def __call__(self, message: Message) -> Verdict:
-        try:
-            return self._invoke(message)
-        except TransientError:
-            # The function has logged and counted it; the broker's redelivery is the retry.
-            return Verdict.REQUEUE
-        except Exception:
-            logger.exception(
-                "unexpected failure: the message goes back for redelivery", extra={"message_id": message.message_id}
-            )
-            count_failure("UnhandledError")
-            return Verdict.REQUEUE
-
-    def _invoke(self, message: Message) -> Verdict:
-        attempt = message.delivery_count + 1
         if not message.body.strip():
             logger.info("empty message (a test event?): acknowledged", extra={"message_id": message.message_id})
             return Verdict.ACK
@@ -91,28 +94,51 @@ class Invoker:
             event = parse_json(message.body.decode("utf-8", errors="replace"), what="broker message body")
             if not isinstance(event, Mapping):
                 raise MalformedEventError(f"a broker message must hold a JSON object, got {type(event).__name__}")
-            objects = objects_in(event)
-            logger.info(
-                "event received", extra={"message_id": message.message_id, "attempt": attempt, "objects": objects}
-            )
-            response = self._handler(dict(event), self._context())
-            # The delivery's terminal line: what each object came to (read, skipped and why, failed).
-            outcomes = response.get("outcomes") if isinstance(response, Mapping) else None
-            logger.info(
-                "event handled", extra={"message_id": message.message_id, "objects": objects, "outcomes": outcomes}
-            )
         except EventError as error:
-            logger.warning("not an event: dead-lettered", extra={"message_id": message.message_id, "error": str(error)})
-            count_failure(type(error).__name__)
-            self._dead_letters.send(
-                dead_letter_body(message.as_record(), error, attempt=attempt, bucket=None, key=None, result_key=None)
+            return self._dead_letter(message, error)
+        objects = objects_in(event)
+        logger.info(
+            "event received",
+            extra={"message_id": message.message_id, "attempt": message.delivery_count + 1, "objects": objects},
+        )
+        context = self._context()
+        try:
+            response = self._handler(dict(event), context)
+        except TransientError:
+            # The function has logged and counted it; the broker's redelivery is the retry.
+            return Verdict.REQUEUE
+        except EventError as error:
+            return self._dead_letter(message, error)
+        except Exception:  # noqa: BLE001 - the consume loop must go on: whatever else the function raises sends the message back, and the delivery limit dead-letters it, as Lambda retries an unhandled error
+            logger.exception(
+                "unexpected failure: the message goes back for redelivery", extra={"message_id": message.message_id}
             )
+            count_failure("UnhandledError")
+            return Verdict.REQUEUE
+        # The delivery's terminal line: what each object came to (read, skipped and why, failed).
+        outcomes = response.get("outcomes") if isinstance(response, Mapping) else None
+        logger.info("event handled", extra={"message_id": message.message_id, "objects": objects, "outcomes": outcomes})
         return Verdict.ACK
 
-    def _context(self) -> Any:
-        from awslambdaric.lambda_context import LambdaContext
+    def _dead_letter(self, message: Message, error: EventError) -> Verdict:
+        logger.warning("not an event: dead-lettered", extra={"message_id": message.message_id, "error": str(error)})
+        count_failure(type(error).__name__)
+        letter = dead_letter_body(
+            message.as_record(), error, attempt=message.delivery_count + 1, bucket=None, key=None, result_key=None
+        )
+        try:
+            self._dead_letters.send(letter)
+        except TransientError:
+            # The letter could not be stored: the message stays on the queue instead.
+            return Verdict.REQUEUE
+        return Verdict.ACK
+
+    def _context(self) -> LambdaContext:
+        from awslambdaric.lambda_context import LambdaContext as RuntimeContext
 
         request_id = str(uuid.uuid4())
         deadline_ms = int(time.time() * 1000) + self._timeout_ms
         arn = f"arn:aws:lambda:local:000000000000:function:{self._function_name}"
-        return LambdaContext(request_id, None, None, deadline_ms, invoked_function_arn=arn)
+        # awslambdaric's class is the one Lambda's runtime passes; powertools' names its shape.
+        context: LambdaContext = RuntimeContext(request_id, None, None, deadline_ms, invoked_function_arn=arn)
+        return context

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bucket_ocr.amqp import connect
 from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.worker.settings import WorkerSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # MinIO names a notification target arn:minio:sqs::<ID>:amqp, the ID being the suffix of
 # its MINIO_NOTIFY_AMQP_*_<ID> variables (infra/minio/notify-amqp.env uses OCR).
@@ -27,7 +30,7 @@ def declare_topology(settings: WorkerSettings) -> None:
         settings.topology.declare(connection.channel())
 
 
-def create_buckets(s3: Any, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def create_buckets(s3: S3Client, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The input bucket (notifying the broker) and the results bucket; returns what it did."""
     env = os.environ if environ is None else environ
     results = env.get("OCR_RESULTS_BUCKET", "").strip()
@@ -41,7 +44,7 @@ def create_buckets(s3: Any, environ: Mapping[str, str] | None = None) -> dict[st
             "OCR_INPUT_BUCKET (or OCR_SOURCE_BUCKETS) is required by setup --buckets and is not set"
         )
     arn = env.get("OCR_MINIO_TARGET_ARN", "").strip() or DEFAULT_TARGET_ARN
-    done = {}
+    done: dict[str, str] = {}
     for bucket in [results, *inputs]:
         done[bucket] = "created" if ensure_bucket(s3, bucket) else "exists"
     for bucket in inputs:
@@ -50,7 +53,7 @@ def create_buckets(s3: Any, environ: Mapping[str, str] | None = None) -> dict[st
     return done
 
 
-def ensure_bucket(s3: Any, bucket: str) -> bool:
+def ensure_bucket(s3: S3Client, bucket: str) -> bool:
     """True when it was created now; a bucket we already own is kept as it is."""
     try:
         s3.create_bucket(Bucket=bucket)
@@ -59,7 +62,7 @@ def ensure_bucket(s3: Any, bucket: str) -> bool:
     return True
 
 
-def notify_on_upload(s3: Any, bucket: str, target_arn: str) -> None:
+def notify_on_upload(s3: S3Client, bucket: str, target_arn: str) -> None:
     # Only the input bucket notifies, and only of new objects: a rule on the results bucket
     # would OCR the function's own output. The configuration replaces the bucket's previous
     # one, so running setup again leaves exactly this rule.
