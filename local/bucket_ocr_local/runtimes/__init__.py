@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from bucket_ocr_local.runtimes.context import TIMEOUT_SECONDS
+
 HANDLER = "bucket_ocr.handler.lambda_handler"
 RUNTIMES = ("in-process", "rie")
-# The deployed function's timeout; the emulator enforces it, in-process reports it in the context.
-TIMEOUT_SECONDS = 300
 
 
 class Runtime(Protocol):

@@ -24,7 +24,7 @@ from bucket_ocr_local.binaries import rie_binary
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.processes import LOOPBACK, ManagedProcess, free_port, port_open
 from bucket_ocr_local.python_path import child_environment, package_roots
-from bucket_ocr_local.runtimes.in_process import FUNCTION_NAME
+from bucket_ocr_local.runtimes.context import runtime_environment
 from bucket_ocr_local.spec import UNSET_FOR_FUNCTION
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -37,13 +37,7 @@ class EmulatorRuntime:
         env = child_environment(function_env)
         for variable in UNSET_FOR_FUNCTION:
             env.pop(variable, None)
-        env.update(
-            {
-                "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_seconds),
-                "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3008",
-            }
-        )
+        env.update(runtime_environment(timeout_seconds))
         task_root = Path(package_roots()[-1])  # where bucket_ocr lives, as /var/task in the image
         self.process = ManagedProcess(
             f"rie-{name}",

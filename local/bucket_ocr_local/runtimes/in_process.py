@@ -9,35 +9,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import time
 import traceback
-import uuid
 from typing import Any
 
 from bucket_ocr_local.errors import FunctionInvocationError
+from bucket_ocr_local.runtimes.context import lambda_context
 from bucket_ocr_local.spec import UNSET_FOR_FUNCTION
-
-FUNCTION_NAME = "bucket-ocr"
-
-
-class LambdaContext:
-    """The attributes of awslambdaric's context object that handlers and Powertools read."""
-
-    def __init__(self, request_id: str, timeout_seconds: int):
-        self.aws_request_id = request_id
-        self.function_name = FUNCTION_NAME
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
-        self.memory_limit_in_mb = "3008"
-        self.log_group_name = f"/aws/lambda/{FUNCTION_NAME}"
-        self.log_stream_name = "local"
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class InProcessRuntime:
@@ -54,10 +31,12 @@ class InProcessRuntime:
         # Through JSON both ways, as the runtime API does: the function never sees objects
         # the wire could not carry, and a response that isn't JSON fails here as it would there.
         payload = json.loads(json.dumps(event))
-        context = LambdaContext(request_id or str(uuid.uuid4()), self._timeout)
+        context = lambda_context(request_id, timeout_seconds=self._timeout)
         try:
             response = self._handler(payload, context)
-        except Exception as exc:
+        except (
+            Exception
+        ) as exc:  # the runtime's boundary: any error of the handler is the invocation's, as in awslambdaric
             raise FunctionInvocationError(
                 type(exc).__name__,
                 str(exc),
