@@ -1,4 +1,4 @@
-"""Where the two Go servers are: env var first, then the cache install-servers.sh fills."""
+"""Where the Go servers are: their env var first, then the cache install-servers.sh fills."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from bucket_ocr_local.errors import BinaryNotFoundError
 
 INSTALL_HINT = "build it with `bash local/tools/install-servers.sh` (needs Go) or set {env}"
 
-_BINARIES = {"minio": "MINIO_BIN", "aws-lambda-rie": "RIE_BIN"}
+_BINARIES = {"minio": "MINIO_BIN", "aws-lambda-rie": "RIE_BIN", "toxiproxy-server": "TOXIPROXY_BIN"}
 
 
 def cache_dir() -> Path:
     if override := os.environ.get("OCR_TOOLS_CACHE"):
         return Path(override)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "s3-ocr-lambda" / "bin"
+    return base / "bucket-ocr" / "bin"
 
 
 def find_binary(name: str) -> Path:

@@ -9,7 +9,6 @@ not HTTP: latency, resets (reset_peer) and stalls are what it can do; an HTTP 5x
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -17,24 +16,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bucket_ocr_local.binaries import cache_dir
+from bucket_ocr_local.binaries import find_binary
+from bucket_ocr_local.errors import BinaryNotFoundError
 from bucket_ocr_local.processes import LOOPBACK, ManagedProcess, free_port
 from bucket_ocr_soak.errors import ToxiproxyError, ToxiproxyNotFoundError
 
-BINARY_VARIABLE = "TOXIPROXY_BIN"
 BINARY_NAME = "toxiproxy-server"
 
 
 def toxiproxy_binary() -> Path:
     """$TOXIPROXY_BIN, else the cache install-servers.sh fills, or a named error."""
-    configured = os.environ.get(BINARY_VARIABLE)
-    path = Path(configured) if configured else cache_dir() / BINARY_NAME
-    if path.is_file() and os.access(path, os.X_OK):
-        return path
-    raise ToxiproxyNotFoundError(
-        f"{BINARY_NAME} not found (looked at {path}); build it with `bash local/tools/install-servers.sh` "
-        f"(needs Go) or set {BINARY_VARIABLE}"
-    )
+    try:
+        return find_binary(BINARY_NAME)
+    except BinaryNotFoundError as error:
+        raise ToxiproxyNotFoundError(str(error)) from error
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
 # v5.8.3 needs Go 1.27; v5.8.2 builds with the Go 1.26 of these machines.
 KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.2}"
 KEDA_VERSION="${KEDA_VERSION:-v2.21.0}"
-CACHE="${OCR_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-ocr-lambda/bin}"
+CACHE="${OCR_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bucket-ocr/bin}"
 
 build() { # name module version [the name go gives the binary, when it is not name]
   local name=$1 module=$2 version=$3 built=${4:-$1}
