@@ -21,56 +21,25 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 
+from bucket_ocr_local.processes import LOOPBACK, ManagedProcess, free_port, port_open
+from bucket_ocr_local.runtimes.emulator import INVOKE_PATH
+from bucket_ocr_local.stores.moto_store import MotoServer
+from tests.integration.conftest import require_binary
 from tests.unit.test_dockerfile import DOCKERFILE, ROOT, Instruction, Stage, copy_sources, parse, run_commands
 
 pytestmark = pytest.mark.integration
 
 WORK = ROOT / ".work" / "container-contract"
-DEFAULT_RIE = Path.home() / ".cache" / "s3-ocr-lambda" / "bin" / "aws-lambda-rie"
 WORDS = ["Invoice", "Contract", "Harbour"]
 SKIPPED_PROGRAMS = {"apt-get", "rm"}  # system packages: the host provides libgomp
-
-
-def _rie_binary() -> Path:
-    configured = os.environ.get("RIE_BIN")
-    candidate = Path(configured) if configured else DEFAULT_RIE
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return candidate
-    message = (
-        f"Lambda Runtime Interface Emulator not found at {candidate}: run "
-        "local/tools/install-servers.sh and export the RIE_BIN it prints"
-    )
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {seconds}s")
 
 
 class Replay:
@@ -227,18 +196,11 @@ def image_root(tmp_path_factory) -> tuple[Path, Stage]:
 
 @pytest.fixture
 def moto(tmp_path):
-    port = _free_port()
-    server = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    assert server, "moto_server not installed: pip install 'moto[server]'"
-    process = subprocess.Popen(
-        [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server = MotoServer(tmp_path).start()
     try:
-        _wait_for_port(port, process, 30)
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def _png_with(words: list[str]) -> bytes:
@@ -255,7 +217,7 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
     from bucket_ocr.results.keys import result_key_for
     from tests.support.events import load_event, retarget
 
-    rie = _rie_binary()
+    rie = require_binary("aws-lambda-rie")
     root, runtime, replay = image_root
     image_env = replay.environment(runtime, root)
     models_dir = Path(image_env["OCR_MODELS_DIR"])
@@ -274,7 +236,7 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
     etag = s3.put_object(Bucket="contract-input", Key="scans/page one.png", Body=_png_with(WORDS))["ETag"].strip('"')
 
     # When the image's ENTRYPOINT + CMD run under the emulator with the image's ENV
-    port, runtime_api = _free_port(), _free_port()
+    port, runtime_api = free_port(), free_port()
     (entrypoint,), (cmd,) = runtime.all("ENTRYPOINT"), runtime.all("CMD")
     bootstrap = [replay.host(root, word) for word in entrypoint.exec_form() + cmd.exec_form()]
     env = {
@@ -293,9 +255,9 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
         "TMPDIR": str(tmp_path),
     }
     (tmp_path / "cache").mkdir()
-    log = (tmp_path / "rie.log").open("w")
     # No capabilities: root then obeys file modes like the unprivileged user Lambda uses.
-    process = subprocess.Popen(
+    emulator = ManagedProcess(
+        "rie",
         [
             "setpriv",
             "--bounding-set=-all",
@@ -305,38 +267,33 @@ def test_the_image_ocrs_an_uploaded_document_under_the_runtime_emulator(image_ro
             "--log-level",
             "info",
             "--runtime-interface-emulator-address",
-            f"127.0.0.1:{port}",
+            f"{LOOPBACK}:{port}",
             "--runtime-api-address",
-            f"127.0.0.1:{runtime_api}",
+            f"{LOOPBACK}:{runtime_api}",
             *bootstrap,
         ],
+        log_path=tmp_path / "rie.log",
         env=env,
         cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    ).start()
     try:
-        _wait_for_port(port, process, 30)
+        emulator.wait_until(lambda: port_open(port), timeout=30, what=f"listening on {LOOPBACK}:{port}")
         event = retarget(load_event("s3-put.json"), "contract-input", "scans/page one.png", etag)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations",
-            data=json.dumps(event).encode(),
-            method="POST",
+            f"http://{LOOPBACK}:{port}{INVOKE_PATH}", data=json.dumps(event).encode(), method="POST"
         )
         with urllib.request.urlopen(request, timeout=300) as response:
             answer = response.read().decode()
     finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
-    output = (tmp_path / "rie.log").read_text()
+        emulator.stop(grace=10)
+    output = emulator.log_tail(60)
 
     # Then a result JSON with the page's words lands in the results bucket
     key = result_key_for("ocr/", "contract-input", "scans/page one.png")
     try:
         body = s3.get_object(Bucket="contract-results", Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey:
-        pytest.fail(f"no result at {key}; invocation answered {answer}\n{output[-4000:]}")
+        pytest.fail(f"no result at {key}; invocation answered {answer}\n{output}")
     result = json.loads(body)
     assert result["status"] == "succeeded", result
     for word in WORDS:
@@ -352,9 +309,9 @@ def test_a_missing_emulator_fails_under_ci(monkeypatch, tmp_path):
     # Given CI and no emulator where RIE_BIN points
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("RIE_BIN", str(tmp_path / "absent"))
-    # When the contract test looks for it, Then it fails rather than skips
-    with pytest.raises(pytest.fail.Exception, match="install-servers.sh"):
-        _rie_binary()
+    # When the contract test looks for it, Then it fails rather than skips, saying how to build it
+    with pytest.raises(pytest.fail.Exception, match=r"install-servers\.sh"):
+        require_binary("aws-lambda-rie")
 
 
 def test_the_image_ships_the_self_hosted_worker_and_its_broker_client(image_root, tmp_path):
@@ -372,6 +329,7 @@ def test_the_image_ships_the_self_hosted_worker_and_its_broker_client(image_root
         # When it sets up the broker's topology, as Compose's and Kubernetes' setup jobs do
         done = subprocess.run(
             [python, str(worker), "setup", "--wait", "10"],
+            check=False,  # the exit code is asserted below, with the output
             env={**replay.environment(runtime, root), "OCR_BROKER_URL": broker.url},
             capture_output=True,
             text=True,

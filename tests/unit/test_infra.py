@@ -26,16 +26,18 @@ import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import yaml
+
+from tests.support.servers import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 K8S = INFRA / "k8s"
 COMPOSE = INFRA / "compose"
 MINIO = INFRA / "minio"
-IN_CI = os.environ.get("CI") == "true"
 
 # The worker contract: `bucket-ocr-worker setup [--buckets]` and `bucket-ocr-worker run`.
 SETUP = ["bucket-ocr-worker", "setup", "--buckets"]
@@ -66,12 +68,8 @@ PLACES = {"URL", "QUEUE_DIR"}
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 
 
-def missing(what: str) -> None:
-    """Skip on a developer's machine; under CI a missing tool is a failure, never a skip."""
-    message = f"{what}: install it with local/run test (local/tools/install-servers.sh, install-system-packages.sh)"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+def missing_tool(what: str) -> NoReturn:
+    missing(f"{what}: install it with local/run test (local/tools/install-servers.sh, install-system-packages.sh)")
 
 
 def env_file(path: Path) -> dict[str, str]:
@@ -192,6 +190,7 @@ def recording_mc(tmp_path):
             ["bash", str(MINIO / "configure.sh")],
             env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path), **env},
             capture_output=True,
+            check=False,
             text=True,
             timeout=60,
         )
@@ -238,7 +237,7 @@ def test_configure_leaves_an_environment_configured_target_alone(recording_mc):
 def docker_compose(*args: str, env_file_path: Path = COMPOSE / ".env.example") -> subprocess.CompletedProcess:
     binary = shutil.which("docker-compose")
     if binary is None:
-        missing("docker-compose (Debian's package docker-compose) is not installed")
+        missing_tool("docker-compose (Debian's package docker-compose) is not installed")
     # No .env of the developer's and no variables of the shell leak into the check.
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_", "OCR_", "MINIO_", "RABBITMQ_"))
@@ -246,6 +245,7 @@ def docker_compose(*args: str, env_file_path: Path = COMPOSE / ".env.example") -
     return subprocess.run(
         [binary, "-f", str(COMPOSE / "compose.yaml"), "--env-file", str(env_file_path), *args],
         capture_output=True,
+        check=False,
         text=True,
         timeout=120,
         env=env,
@@ -359,7 +359,7 @@ def test_compose_holds_no_secret():
                     assert re.fullmatch(r"(\$\{[A-Z_]+:\?[^}]+\}:?)+", credential), (name, key, value)
     assert "CHANGE-ME" not in text
     # and the real env file stays out of git
-    assert subprocess.run(["git", "check-ignore", "-q", "infra/compose/.env"], cwd=ROOT).returncode == 0
+    assert subprocess.run(["git", "check-ignore", "-q", "infra/compose/.env"], cwd=ROOT, check=False).returncode == 0
 
 
 # ---- Kubernetes ------------------------------------------------------------------------
@@ -372,12 +372,16 @@ def tools() -> dict[str, str]:
     found = {name: os.environ[name] for name in names if os.environ.get(name)}
     if len(found) < len(names):
         if shutil.which("go") is None:
-            missing("Go (to build kubeconform and kustomize) is not installed")
+            missing_tool("Go (to build kubeconform and kustomize) is not installed")
         result = subprocess.run(
-            ["bash", str(ROOT / "local" / "tools" / "install-servers.sh")], capture_output=True, text=True, timeout=1800
+            ["bash", str(ROOT / "local" / "tools" / "install-servers.sh")],
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=1800,
         )
         if result.returncode != 0:
-            missing(f"local/tools/install-servers.sh failed: {result.stderr[-2000:]}")
+            missing_tool(f"local/tools/install-servers.sh failed: {result.stderr[-2000:]}")
         printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
         found = {name: found.get(name) or printed[name] for name in names}
     return found
@@ -385,7 +389,7 @@ def tools() -> dict[str, str]:
 
 def kustomize_build(tools: dict[str, str], directory: Path) -> list[dict]:
     result = subprocess.run(
-        [tools["KUSTOMIZE_BIN"], "build", str(directory)], capture_output=True, text=True, timeout=120
+        [tools["KUSTOMIZE_BIN"], "build", str(directory)], capture_output=True, check=False, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
@@ -444,7 +448,7 @@ def schema_locations(tools, tmp_path_factory) -> dict[str, list[str]]:
     """kubeconform's -schema-location and -cache arguments, by Kubernetes version."""
     spec = importlib.util.find_spec("kubernetes_validate")
     if spec is None or spec.origin is None:
-        missing("kubernetes-validate (the test extra) is not installed")
+        missing_tool("kubernetes-validate (the test extra) is not installed")
     package = Path(spec.origin).parent / "kubernetes-json-schema"
     # KEDA's CRDs, one schema per kind and served version, named as kubeconform looks them up.
     keda = tmp_path_factory.mktemp("keda-schemas")
@@ -490,6 +494,7 @@ def kubeconform(tools: dict[str, str], arguments: list[str], manifests: Path) ->
     result = subprocess.run(
         [tools["KUBECONFORM_BIN"], "-strict", "-verbose", "-summary", "-output", "json", *arguments, str(manifests)],
         capture_output=True,
+        check=False,
         text=True,
         timeout=120,
     )
@@ -674,7 +679,10 @@ def test_nothing_in_infra_uses_latest_images_or_commits_credentials():
     for path in INFRA.rglob("*"):
         if path.is_file() and path.name not in {"credentials.env", ".env"}:
             assert ":latest" not in path.read_text(), path
-    assert subprocess.run(["git", "check-ignore", "-q", "infra/k8s/credentials.env"], cwd=ROOT).returncode == 0
+    assert (
+        subprocess.run(["git", "check-ignore", "-q", "infra/k8s/credentials.env"], cwd=ROOT, check=False).returncode
+        == 0
+    )
     example = env_file(K8S / "credentials.env.example")
     assert set(example) == {
         "MINIO_ROOT_USER",
