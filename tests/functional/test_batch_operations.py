@@ -27,15 +27,17 @@ INPUT, RESULTS = "batch-in", "batch-out"
 
 
 class OneLineEngine:
-    def __init__(self, fail: bool = False):
-        self.fail = fail
+    def __init__(self, out_of_memory: bool = False):
+        self.out_of_memory = out_of_memory
         self.pages_read = 0
 
     def read(self, image):
+        from bucket_ocr.engine.errors import EngineError
         from bucket_ocr.engine.text_line import PageReading, TextLine, Word
 
-        if self.fail:
-            raise RuntimeError("engine crashed")
+        if self.out_of_memory:
+            # As the engine reports the host running out: not the document's fault.
+            raise EngineError("inference failed") from MemoryError()
         self.pages_read += 1
         square = [(0, 0), (5, 0), (5, 5), (0, 5)]
         return PageReading(
@@ -195,17 +197,17 @@ def test_a_missing_object_is_a_permanent_failure(world):
 
 
 def test_a_transient_failure_is_a_temporary_failure_s3_retries(world):
-    # Given an engine that crashes (a failure a retry may not meet)
+    # Given an engine whose host runs out of memory (a failure a retry may not meet)
     world.s3.put_object(Bucket=INPUT, Key="flaky.png", Body=png())
-    world.engine.fail = True
+    world.engine.out_of_memory = True
     # When the task runs
     result = world.invoke("flaky.png")
     # Then S3 is asked to retry it: no result, no dead letter
     assert result["resultCode"] == "TemporaryFailure"
-    assert result["resultString"].startswith("OcrEngineFailedError")
+    assert result["resultString"].startswith("EngineOutOfMemoryError")
     assert world.result_of("flaky.png") is None and world.dead_letters() == []
     # and the retry, once the engine is well, succeeds
-    world.engine.fail = False
+    world.engine.out_of_memory = False
     assert world.invoke("flaky.png")["resultCode"] == "Succeeded"
 
 

@@ -7,6 +7,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from bucket_ocr.backfill import backfill, plan
@@ -20,6 +21,7 @@ from bucket_ocr.backfill.targets import (
     Target,
     target_for,
 )
+from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.events.routing import records_from_payload
 from bucket_ocr.results.keys import result_key_for
 
@@ -243,13 +245,67 @@ def test_targets_are_named_by_url(to, kind):
     assert isinstance(target_for(to, session=boto3.Session(region_name="us-east-1")), kind)
 
 
-@pytest.mark.parametrize("to", ["s3://bucket", "lambda:", "sqs://", "amqp://rabbitmq:5672/%2F"])
+@pytest.mark.parametrize("to", ["s3://bucket", "lambda:", "sqs://"])
 def test_a_target_that_names_nothing_usable_is_refused(to):
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(BackfillTargetError):
         target_for(to, session=boto3.Session(region_name="us-east-1"))
-    assert type(raised.value).__name__.endswith("Error")
-    if not to.startswith("amqp"):
-        assert isinstance(raised.value, BackfillTargetError)
+
+
+def test_an_amqp_target_must_name_its_queue():
+    with pytest.raises(ConfigurationError, match="must name its queue"):
+        target_for("amqp://rabbitmq:5672/%2F", session=boto3.Session(region_name="us-east-1"))
+
+
+class RefusingSqs:
+    """A client whose first batch the service refuses as a whole (throttled, say)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def send_message_batch(self, QueueUrl, Entries):
+        self.calls += 1
+        if self.calls == 1:
+            raise ClientError({"Error": {"Code": "RequestThrottled", "Message": "slow down"}}, "SendMessageBatch")
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+def test_a_batch_the_service_refuses_is_counted_and_the_next_one_is_sent():
+    # given an SQS client that throttles the first of two batches
+    target = SqsTarget(RefusingSqs(), "https://sqs.us-east-1.amazonaws.com/1/q")
+    # when twelve events are sent
+    for n in range(12):
+        target.send(listed(f"k{n}").notification())
+    target.close()
+    # then the ten of the first batch are failures naming the error, and the last two went
+    assert target.sent == 2 and len(target.failures) == 10
+    assert target.failures[0].error.startswith("ClientError: ") and "RequestThrottled" in target.failures[0].error
+
+
+def test_a_bug_behind_a_target_is_raised_not_counted_as_a_refusal():
+    # given clients that fail with a programming error, not a service answer
+    class BuggySqs:
+        def send_message_batch(self, QueueUrl, Entries):
+            raise TypeError("a bug")
+
+    class BuggyLambda:
+        def invoke(self, **kwargs):
+            raise TypeError("a bug")
+
+    # when an event is sent, then the bug surfaces
+    with pytest.raises(TypeError), SqsTarget(BuggySqs(), "https://sqs.us-east-1.amazonaws.com/1/q") as target:
+        target.send(listed("a").notification())
+    with pytest.raises(TypeError):
+        LambdaTarget(BuggyLambda(), "bucket-ocr").send(listed("a").notification())
+
+
+def test_a_lambda_invoke_the_service_refuses_is_counted():
+    class RefusingLambda:
+        def invoke(self, **kwargs):
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "rate"}}, "Invoke")
+
+    target = LambdaTarget(RefusingLambda(), "bucket-ocr")
+    target.send(listed("a").notification())
+    assert target.sent == 0 and [f.error.split(":")[0] for f in target.failures] == ["ClientError"]
 
 
 def test_the_command_exits_non_zero_when_an_enqueue_failed(s3, monkeypatch, capsys):

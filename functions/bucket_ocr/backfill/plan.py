@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from bucket_ocr.errors import OcrFunctionError
 from bucket_ocr.events.synthetic import object_created_notification, sequencer_after
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ResultStore
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# Why an object is, or is not, sent.
+Reason = Literal["no-result", "stale-result", "unchecked", "done", "failed-before", "own-output", "folder"]
 # Reasons an object is sent.
-NO_RESULT = "no-result"
-STALE_RESULT = "stale-result"  # a result of another version (an overwrite whose event was lost)
-UNCHECKED = "unchecked"  # the result could not be looked at: sent, the function checks again
-ENQUEUE = frozenset({NO_RESULT, STALE_RESULT, UNCHECKED})
+NO_RESULT: Final = "no-result"
+STALE_RESULT: Final = "stale-result"  # a result of another version (an overwrite whose event was lost)
+UNCHECKED: Final = "unchecked"  # the result could not be looked at: sent, the function checks again
+ENQUEUE: frozenset[Reason] = frozenset({NO_RESULT, STALE_RESULT, UNCHECKED})
 # Reasons it is not.
-DONE = "done"
+DONE: Final = "done"
 # A failed result for this etag: the function would skip it as a duplicate too, so sending
 # it again changes nothing; deleting the result is what makes it read again.
-FAILED_BEFORE = "failed-before"
-ALREADY_DONE = frozenset({DONE, FAILED_BEFORE})
-OWN_OUTPUT = "own-output"
-FOLDER = "folder"  # a zero-byte "dir/" marker the console makes: no document
+FAILED_BEFORE: Final = "failed-before"
+ALREADY_DONE: frozenset[Reason] = frozenset({DONE, FAILED_BEFORE})
+OWN_OUTPUT: Final = "own-output"
+FOLDER: Final = "folder"  # a zero-byte "dir/" marker the console makes: no document
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,14 @@ class ListedObject:
 
 
 def plan(
-    s3: Any,
+    s3: S3Client,
     source_bucket: str,
     prefix: str,
     results_bucket: str,
     results_prefix: str,
     *,
     concurrency: int = 16,
-) -> Iterator[tuple[ListedObject, str]]:
+) -> Iterator[tuple[ListedObject, Reason]]:
     """Each object under ``prefix`` with its reason, in listing order.
 
     ListObjectsV2 lists the current version of each key (a versioned bucket's older
@@ -83,7 +88,7 @@ def plan(
 
 def _verdict(
     results: ResultStore, listed: ListedObject, results_bucket: str, results_prefix: str
-) -> tuple[ListedObject, str]:
+) -> tuple[ListedObject, Reason]:
     # The function's own test (Settings.is_own_output): a result must never be OCR'd.
     if listed.bucket == results_bucket and listed.key.startswith(results_prefix):
         return listed, OWN_OUTPUT
@@ -97,12 +102,4 @@ def _verdict(
         return listed, NO_RESULT
     if existing.covers(listed.etag, listed.version_id):
         return listed, FAILED_BEFORE if existing.status == "failed" else DONE
-    ordered = ListedObject(
-        listed.bucket,
-        listed.key,
-        listed.etag,
-        listed.size,
-        listed.version_id,
-        sequencer_after(existing.source_sequencer),
-    )
-    return ordered, STALE_RESULT
+    return replace(listed, sequencer=sequencer_after(existing.source_sequencer)), STALE_RESULT

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from dataclasses import dataclass, field, fields
+from typing import Protocol, TextIO
 
-from bucket_ocr.backfill.plan import ALREADY_DONE, ENQUEUE, ListedObject
+from bucket_ocr.backfill.plan import ALREADY_DONE, ENQUEUE, ListedObject, Reason
 from bucket_ocr.backfill.targets import SendFailure, Target
 
 
@@ -20,7 +20,7 @@ class Summary:
     to_enqueue: int = 0
     enqueued: int = 0
     failures: list[SendFailure] = field(default_factory=list)
-    reasons: Counter = field(default_factory=Counter)
+    reasons: Counter[Reason] = field(default_factory=Counter)
     dry_run: bool = False
 
     @property
@@ -29,31 +29,26 @@ class Summary:
 
     def lines(self) -> list[str]:
         enqueued = f"would enqueue  {self.to_enqueue}" if self.dry_run else f"enqueued       {self.enqueued}"
-        lines = [
+        detail = ", ".join(f"{reason} {count}" for reason, count in sorted(self.reasons.items()))
+        return [
             f"listed         {self.listed}",
             f"already done   {self.already_done}",
             f"skipped        {self.skipped} (results of this function, folder markers)",
             enqueued,
             f"failed         {self.failed}",
+            f"by reason      {detail or '-'}",
         ]
-        detail = ", ".join(f"{reason} {count}" for reason, count in sorted(self.reasons.items()))
-        return lines + [f"by reason      {detail or '-'}"]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "listed": self.listed,
-            "already_done": self.already_done,
-            "skipped": self.skipped,
-            "to_enqueue": self.to_enqueue,
-            "enqueued": self.enqueued,
-            "failed": self.failed,
-            "reasons": dict(self.reasons),
-            "dry_run": self.dry_run,
+    def as_dict(self) -> dict[str, object]:
+        """For ``--json``: the counts, with the failures counted rather than listed."""
+        counts = {
+            item.name: getattr(self, item.name) for item in fields(self) if item.name not in ("failures", "reasons")
         }
+        return {**counts, "failed": self.failed, "reasons": dict(self.reasons)}
 
 
 def backfill(
-    planned: Iterable[tuple[ListedObject, str]],
+    planned: Iterable[tuple[ListedObject, Reason]],
     target: Target | None,
     *,
     dry_run: bool = False,
@@ -61,6 +56,9 @@ def backfill(
     progress: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Sends each object ``plan`` marks as to do; ``target`` may be None on a dry run."""
+    sending = None if dry_run else target
+    if sending is None and not dry_run:
+        raise ValueError("a backfill that sends needs a target; only a dry run goes without")
     summary = Summary(dry_run=dry_run)
     for listed, reason in planned:
         summary.listed += 1
@@ -69,19 +67,31 @@ def backfill(
             summary.already_done += 1
         elif reason in ENQUEUE:
             summary.to_enqueue += 1
-            if not dry_run:
-                target.send(listed.notification(region))
+            if sending is not None:
+                sending.send(listed.notification(region))
         else:
             summary.skipped += 1
         if progress:
             progress(summary)
-    if target is not None and not dry_run:
-        target.close()
-        summary.enqueued = target.sent
-        summary.failures = list(target.failures)
+    if sending is not None:
+        sending.close()
+        summary.enqueued = sending.sent
+        summary.failures = list(sending.failures)
     if progress:
         progress(summary)
     return summary
+
+
+class _Bar(Protocol):
+    """The part of a ``tqdm`` bar used here."""
+
+    n: float
+
+    def update(self, n: float) -> object: ...
+
+    def set_postfix_str(self, s: str, refresh: bool = ...) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ProgressBar:
@@ -90,14 +100,13 @@ class ProgressBar:
     def __init__(self, stream: TextIO = sys.stderr, *, enabled: bool = True):
         self._stream = stream
         self._enabled = enabled
-        self._bar = None
+        self._bar: _Bar | None = None
         if enabled:
             try:
-                from tqdm import tqdm
+                from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no types; _Bar names what is used
             except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self._bar = tqdm(file=stream, unit=" objects", desc="listed", dynamic_ncols=True)
+                return
+            self._bar = tqdm(file=stream, unit=" objects", desc="listed", dynamic_ncols=True)
 
     def __call__(self, summary: Summary) -> None:
         if not self._enabled:

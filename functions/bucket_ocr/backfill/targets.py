@@ -9,13 +9,24 @@ cheap to redo by running the backfill again (what was delivered is then done or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from bucket_ocr.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+    from bucket_ocr.amqp import Channel, Connection
 
 # SendMessageBatch takes at most ten entries.
 SQS_BATCH = 10
@@ -25,9 +36,13 @@ class BackfillTargetError(ConfigurationError):
     """A ``--to`` that names no target this command can send to."""
 
 
+# An S3 notification, as events/synthetic.py builds it: JSON.
+Body = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class SendFailure:
-    body: dict[str, Any]
+    body: Body
     error: str
 
 
@@ -38,7 +53,7 @@ class Target:
         self.sent = 0
         self.failures: list[SendFailure] = []
 
-    def send(self, body: dict[str, Any]) -> None:
+    def send(self, body: Body) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -58,9 +73,9 @@ class BufferedTarget(Target):
 
     def __init__(self) -> None:
         super().__init__()
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[Body] = []
 
-    def send(self, body: dict[str, Any]) -> None:
+    def send(self, body: Body) -> None:
         self._buffer.append(body)
         if len(self._buffer) >= self.batch_size:
             self._flush()
@@ -73,7 +88,7 @@ class BufferedTarget(Target):
         if batch:
             self._send_batch(batch)
 
-    def _send_batch(self, batch: list[dict[str, Any]]) -> None:
+    def _send_batch(self, batch: list[Body]) -> None:
         raise NotImplementedError
 
 
@@ -82,17 +97,20 @@ class SqsTarget(BufferedTarget):
 
     batch_size = SQS_BATCH
 
-    def __init__(self, sqs: Any, queue_url: str):
+    def __init__(self, sqs: SQSClient, queue_url: str):
         super().__init__()
         self._sqs = sqs
         self._queue_url = queue_url
         self.description = f"SQS queue {queue_url}"
 
-    def _send_batch(self, batch: list[dict[str, Any]]) -> None:
-        entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(batch)]
+    def _send_batch(self, batch: list[Body]) -> None:
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(batch)
+        ]
         try:
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-        except Exception as error:  # noqa: BLE001 - any client failure loses this batch only
+        except (ClientError, BotoCoreError) as error:
+            # The service or the network refused this batch: it is counted, the next one may pass.
             self.failures.extend(SendFailure(body, f"{type(error).__name__}: {error}") for body in batch)
             return
         failed = {entry["Id"]: entry for entry in response.get("Failed", [])}
@@ -108,18 +126,18 @@ class LambdaTarget(Target):
     """The function itself, invoked asynchronously as S3 invokes it for an upload: Lambda's
     retries and on-failure destination apply as they do to S3's own invocations."""
 
-    def __init__(self, lambda_client: Any, function_name: str):
+    def __init__(self, lambda_client: LambdaClient, function_name: str):
         super().__init__()
         self._lambda = lambda_client
         self._function = function_name
         self.description = f"Lambda function {function_name} (asynchronous invocations)"
 
-    def send(self, body: dict[str, Any]) -> None:
+    def send(self, body: Body) -> None:
         try:
             response = self._lambda.invoke(
                 FunctionName=self._function, InvocationType="Event", Payload=json.dumps(body).encode()
             )
-        except Exception as error:  # noqa: BLE001
+        except (ClientError, BotoCoreError) as error:
             self.failures.append(SendFailure(body, f"{type(error).__name__}: {error}"))
             return
         if response.get("StatusCode") != 202:
@@ -138,26 +156,17 @@ class AmqpTarget(Target):
         from bucket_ocr.amqp import parse_amqp_url
 
         self._address = parse_amqp_url(url, variable="--to", queue_required=True)
-        self._connection: Any = None
-        self._channel: Any = None
-        self.description = f"RabbitMQ queue {self._address.queue} on {self._address.redacted}"
+        self._queue = self._address.queue or ""  # required just above
+        self._connection: Connection | None = None
+        self._channel: Channel | None = None
+        self.description = f"RabbitMQ queue {self._queue} on {self._address.redacted}"
 
-    def send(self, body: dict[str, Any]) -> None:
-        import pika
-
-        from bucket_ocr.amqp import unavailable_errors
+    def send(self, body: Body) -> None:
+        from bucket_ocr.amqp import not_taken_errors, publish_json, unavailable_errors
 
         try:
-            self._open().basic_publish(
-                exchange="",
-                routing_key=self._address.queue,
-                body=json.dumps(body).encode(),
-                properties=pika.BasicProperties(
-                    content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent
-                ),
-                mandatory=True,
-            )
-        except (pika.exceptions.UnroutableError, pika.exceptions.NackError) as error:
+            publish_json(self._open(), body, exchange="", routing_key=self._queue, mandatory=True)
+        except not_taken_errors() as error:
             self.failures.append(SendFailure(body, f"{type(error).__name__}: the broker did not take the message"))
             return
         except unavailable_errors() as error:
@@ -166,7 +175,7 @@ class AmqpTarget(Target):
             return
         self.sent += 1
 
-    def _open(self) -> Any:
+    def _open(self) -> Channel:
         from bucket_ocr.amqp import connect
 
         if self._channel is None or not self._channel.is_open:
@@ -176,18 +185,19 @@ class AmqpTarget(Target):
         return self._channel
 
     def close(self) -> None:
+        from bucket_ocr.amqp import unavailable_errors
+
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            # A connection that broke while closing is closed enough: nothing is left to send.
+            with contextlib.suppress(*unavailable_errors()):
                 connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection: nothing left to do
-                pass
 
 
 _SQS_HOST = re.compile(r"^sqs[.-](?P<region>[a-z0-9-]+)\.amazonaws\.com")
 
 
-def target_for(to: str, *, session: Any = None) -> Target:
+def target_for(to: str, *, session: boto3.Session | None = None) -> Target:
     """``sqs://<queue URL>``, ``lambda:<function name or ARN>`` or ``amqp(s)://...?queue=NAME``."""
     import boto3
 
@@ -209,7 +219,7 @@ def target_for(to: str, *, session: Any = None) -> Target:
     )
 
 
-def _sqs_target(to: str, session: Any) -> SqsTarget:
+def _sqs_target(to: str, session: boto3.Session) -> SqsTarget:
     rest = to.removeprefix("sqs://")
     url = rest if rest.startswith(("http://", "https://")) else f"https://{rest}"
     parts = urlsplit(url)
