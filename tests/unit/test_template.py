@@ -578,7 +578,7 @@ def test_sam_local_env_vars_give_every_computed_setting_a_real_value(monkeypatch
     # and the input bucket of the event the README invokes with is one the loop guard knows
     event = json.loads((ROOT / "tests" / "events" / "s3-put.json").read_text())
     assert event["Records"][0]["s3"]["bucket"]["name"] in settings.source_buckets
-    assert "--env-vars tests/events/sam-env.json" in (ROOT / "README.md").read_text()
+    assert "--env-vars tests/events/sam-env.json" in (ROOT / "docs" / "deployment.md").read_text()
 
 
 def test_a_second_delivery_waits_for_a_claim_less_than_the_shortest_function_timeout(monkeypatch):
