@@ -14,11 +14,13 @@ import sys
 import textwrap
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageOps
 
-from bucket_ocr.engine import EngineConfig, EngineError, EngineLoadError, OcrEngine, TextLine
+from bucket_ocr.engine import EngineConfig, EngineError, EngineLoadError, OcrEngine, TextLine, parallel_recognition
+from bucket_ocr.engine.parallel_recognition import ParallelRecognizer
 from bucket_ocr.models import DEFAULT_BUNDLE
 from tests.support.pages import render_text_page
 
@@ -77,7 +79,7 @@ def test_known_lines_come_back_in_reading_order(engine: OcrEngine, invoice_resul
         # PP-OCRv4's dictionary has no accented letters: what it reads for "ó" ("o", "6")
         # depends on the crop's exact edges, so the accented line is judged on its order only.
         assert len(texts) == len(INVOICE_LINES)
-        for text, line in zip(texts, INVOICE_LINES):
+        for text, line in zip(texts, INVOICE_LINES, strict=True):
             if line.isascii():
                 assert _folded(text) == _folded(line)
             else:
@@ -166,7 +168,9 @@ def test_inference_crash_is_raised_as_engine_error(engine: OcrEngine, monkeypatc
     def crashing_predict(*args, **kwargs):
         raise crash
 
-    monkeypatch.setattr(engine._ocr, "predict", crashing_predict)
+    from paddleocr import PaddleOCR  # imported once the engine has pointed PaddleX's caches
+
+    monkeypatch.setattr(PaddleOCR, "predict", crashing_predict)
     # when recognising, then the crash surfaces as EngineError chained to its cause
     with pytest.raises(EngineError, match="OCR inference failed") as caught:
         engine.recognize(_page(OTHER_LINES))
@@ -196,6 +200,7 @@ _SANDBOXED_RUN = textwrap.dedent(
     """
     import json, os, sys
     from pathlib import Path
+from typing import Any
     cache_dir, models_dir, bundle = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     allowed = (str(cache_dir.resolve()) + os.sep, "/dev/", "/proc/")
     violations = []
@@ -248,6 +253,7 @@ def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -259,7 +265,7 @@ def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
 
 
 def test_onnx_bundles_recognise_lines_on_parallel_single_threaded_sessions(
-    built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the default bundle with two recognition workers, and the same with one
     two = OcrEngine(
@@ -268,10 +274,51 @@ def test_onnx_bundles_recognise_lines_on_parallel_single_threaded_sessions(
     one = OcrEngine(
         EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("one"), rec_workers=1)
     )
-    # then the parallel recogniser is really in place and says so
-    assert two.describe()["settings"]["rec_workers"] == 2
-    assert one.describe()["settings"]["rec_workers"] == 1
-    # and, on a page of many lines, both read the same text in the same order
+    # and a count of the lines the parallel recogniser is handed
+    handed: list[int] = []
+    recognise = ParallelRecognizer.__call__
+
+    def counting(self: ParallelRecognizer, images: Any, **kwargs: Any) -> list[Any]:
+        handed.append(len(images))
+        return recognise(self, images, **kwargs)
+
+    monkeypatch.setattr(ParallelRecognizer, "__call__", counting)
     page = _page(INVOICE_LINES + OTHER_LINES)
-    assert [line.text for line in two.recognize(page)] == [line.text for line in one.recognize(page)]
-    assert [line.text for line in two.recognize(page)] == INVOICE_LINES + OTHER_LINES
+    # when each reads a page of five lines
+    read_by_two = [line.text for line in two.recognize(page)]
+    lines_handed_by_two = sum(handed)
+    read_by_one = [line.text for line in one.recognize(page)]
+    # then PaddleX's pipeline handed every line of the page to the parallel recogniser,
+    # and none when one worker reads on the pipeline's own
+    assert lines_handed_by_two == len(INVOICE_LINES + OTHER_LINES)
+    assert sum(handed) == lines_handed_by_two
+    # and each engine says how it recognised
+    assert two.describe()["settings"]["rec_workers"] == 2
+    assert two.describe()["settings"]["parallel_recognition"] is True
+    assert one.describe()["settings"]["rec_workers"] == 1
+    assert one.describe()["settings"]["parallel_recognition"] is False
+    # and both read the same text in the same order
+    assert read_by_two == read_by_one == INVOICE_LINES + OTHER_LINES
+
+
+def test_a_paddlex_without_the_expected_recogniser_reads_one_line_at_a_time_and_says_so(
+    built_models_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given a PaddleX whose pipeline holds its recogniser under another name than install expects
+    monkeypatch.setattr(parallel_recognition, "REC_ATTRIBUTE", "text_recognition_model")
+    # when an engine with two recognition workers loads
+    engine = OcrEngine(
+        EngineConfig(models_dir=built_models_dir, bundle=LATIN, cache_dir=tmp_path_factory.mktemp("rn"), rec_workers=2)
+    )
+    # then it warns, and every result's engine description says recognition is not parallel, and why
+    settings = engine.describe()["settings"]
+    assert settings["parallel_recognition"] is False
+    assert settings["rec_workers"] == 1
+    assert "text_recognition_model" in settings["parallel_recognition_fallback"]
+    warnings = [record for record in caplog.records if record.getMessage() == "recognising lines one at a time"]
+    assert [record.reason for record in warnings] == [settings["parallel_recognition_fallback"]]
+    # and it still reads the page, on the pipeline's own recogniser
+    assert [line.text for line in engine.recognize(_page(INVOICE_LINES))] == INVOICE_LINES
