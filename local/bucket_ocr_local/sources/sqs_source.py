@@ -14,6 +14,8 @@ a worker that was killed comes back within seconds instead of minutes.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from typing import Any
 
 from bucket_ocr_local.errors import FunctionInvocationError
@@ -73,28 +75,39 @@ class SqsSource:
         return lambda_sqs_record(message, queue_arn=self.queue_arn, region=self.region)
 
 
-def lambda_sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
-    """One record as Lambda's event source mapping writes it (camelCase, string attributes)."""
+def lambda_sqs_record(message: Mapping[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """One record as Lambda's event source mapping writes it from a received SQS message.
+
+    ``message`` is one of ReceiveMessage's ``Messages``, received with every attribute
+    (AttributeNames=["All"]): Lambda passes them all on, and the function decides retries
+    from ApproximateReceiveCount. The record is camelCase, its message attributes carry
+    empty list values, and a binary value is base64 text, as JSON must carry it.
+    """
+    attributes = dict(message["Attributes"])
+    if "ApproximateReceiveCount" not in attributes:
+        raise KeyError(f"message {message['MessageId']} was received without ApproximateReceiveCount")
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
+        "attributes": attributes,
         "messageAttributes": {
-            name: {
-                "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
-                "stringListValues": [],
-                "binaryListValues": [],
-                "dataType": value.get("DataType"),
-            }
-            for name, value in (message.get("MessageAttributes") or {}).items()
+            name: _lambda_message_attribute(value) for name, value in (message.get("MessageAttributes") or {}).items()
         },
-        "md5OfBody": message.get("MD5OfBody"),
+        "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": region,
     }
+
+
+def _lambda_message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode("ascii")
+    return attribute
 
 
 def _batch_item_failures(response: Any, message_ids: set[str]) -> set[str]:
