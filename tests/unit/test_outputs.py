@@ -28,7 +28,7 @@ from lxml import etree
 from PIL import Image, ImageDraw, ImageOps
 
 from bucket_ocr.documents import ObjectRef, iter_pages
-from bucket_ocr.outputs import HOCR_CONTENT_TYPE, KINDS, PDF_CONTENT_TYPE, Rendered, glyphless, render
+from bucket_ocr.outputs import HOCR_CONTENT_TYPE, KINDS, PDF_CONTENT_TYPE, Rendered, glyphless, output_key, render
 from bucket_ocr.outputs.pdf import DEFAULT_IMAGE_DPI
 from bucket_ocr.settings import Limits
 
@@ -270,7 +270,7 @@ def assert_hocr_checks(hocr: bytes, tmp_path: Path, *options: str) -> None:
 def test_txt_is_the_results_text_in_utf8() -> None:
     doc = result([page(0, (1240, 1754), laid_out(SPANISH, (1240, 1754)))])
     out = render(doc, png(), "image/png", ["txt"])
-    assert out == {"txt": Rendered(".txt", doc["text"].encode("utf-8"), "text/plain; charset=utf-8")}
+    assert out == {"txt": Rendered("txt", doc["text"].encode("utf-8"), "text/plain; charset=utf-8")}
 
 
 def test_only_the_kinds_asked_for_and_json_is_left_to_the_caller() -> None:
@@ -281,6 +281,20 @@ def test_only_the_kinds_asked_for_and_json_is_left_to_the_caller() -> None:
     assert (out["pdf"].suffix, out["pdf"].content_type) == (".pdf", PDF_CONTENT_TYPE)
     assert (out["hocr"].suffix, out["hocr"].content_type) == (".hocr", HOCR_CONTENT_TYPE)
     assert set(KINDS) == {"json", "txt", "pdf", "hocr"}
+
+
+def test_each_output_lies_beside_the_result_its_suffix_for_json() -> None:
+    # given a result key whose source already ends in a suffix of its own
+    result_key = "ocr/in/scans/a.pdf.json"
+    # when the outputs' keys are asked for
+    keys = {kind: output_key(result_key, kind) for kind in KINDS}
+    # then only the result's ".json" is replaced, and the JSON itself stays where it is
+    assert keys == {
+        "json": "ocr/in/scans/a.pdf.json",
+        "txt": "ocr/in/scans/a.pdf.txt",
+        "pdf": "ocr/in/scans/a.pdf.pdf",
+        "hocr": "ocr/in/scans/a.pdf.hocr",
+    }
 
 
 def test_an_unknown_kind_is_refused() -> None:
@@ -437,7 +451,7 @@ def test_a_turned_jpeg_keeps_its_bytes_and_shows_upright_as_it_was_read(orientat
     # the same places (JPEG noise aside).
     assert shown.size == upright.size
     for point in [(20, 20), (upright.width - 20, upright.height - 20), (upright.width // 4, upright.height - 20)]:
-        assert max(abs(a - b) for a, b in zip(shown.getpixel(point), upright.getpixel(point))) < 40, point
+        assert max(abs(a - b) for a, b in zip(shown.getpixel(point), upright.getpixel(point), strict=True)) < 40, point
 
 
 def test_a_multi_page_tiff_becomes_as_many_pdf_pages_each_kept_losslessly() -> None:
@@ -452,12 +466,15 @@ def test_a_multi_page_tiff_becomes_as_many_pdf_pages_each_kept_losslessly() -> N
     frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:], dpi=(200, 200), compression="tiff_deflate")
     rows = [SPANISH, [["segunda", "página"]], [["tercera", "hoja", "apaisada"]]]
     doc = result(
-        [page(i, f.size, laid_out(r, f.size), dpi=(200.0, 200.0)) for i, (f, r) in enumerate(zip(frames, rows))]
+        [
+            page(i, f.size, laid_out(r, f.size), dpi=(200.0, 200.0))
+            for i, (f, r) in enumerate(zip(frames, rows, strict=True))
+        ]
     )
     pdf_bytes = render(doc, out.getvalue(), "image/tiff", ["pdf"])["pdf"].body
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
         assert len(pdf.pages) == 3
-        for pdf_page, frame in zip(pdf.pages, frames):
+        for pdf_page, frame in zip(pdf.pages, frames, strict=True):
             assert [float(v) for v in pdf_page.mediabox] == pytest.approx(
                 [0, 0, frame.width * 72 / 200, frame.height * 72 / 200]
             )
@@ -518,7 +535,7 @@ def test_a_pdf_keeps_its_pages_and_images_and_gains_their_text() -> None:
     pdf_bytes = render(doc, source, "application/pdf", ["pdf"])["pdf"].body
     assert image_streams(pdf_bytes) == image_streams(source)
     with pikepdf.open(io.BytesIO(source)) as before, pikepdf.open(io.BytesIO(pdf_bytes)) as after:
-        for old, new in zip(before.pages, after.pages):
+        for old, new in zip(before.pages, after.pages, strict=True):
             assert list(new.mediabox) == list(old.mediabox)
             # The page's own content streams are still there, byte for byte, between the
             # q/Q that hold them apart from the text layer.
@@ -637,7 +654,7 @@ def test_hocr_words_carry_the_results_boxes_and_confidences() -> None:
     expected = [w for item in lines for w in item["words"]]
     assert [w[0] for w in words] == [w["text"] for w in expected]
     assert words[0][1:] == ([10, 20, 91, 41], 88)
-    for (_, bbox, conf), w in zip(words[1:], expected[1:]):
+    for (_, bbox, conf), w in zip(words[1:], expected[1:], strict=True):
         assert bbox == [int(w["bbox"][0]), int(w["bbox"][1]), -int(-w["bbox"][2] // 1), -int(-w["bbox"][3] // 1)]
         assert conf == round(w["confidence"] * 100)
 
@@ -683,7 +700,7 @@ def _tiff(frames: list[Image.Image]) -> bytes:
 )
 def test_pdftotext_reads_the_results_text_too(kind: str, tmp_path: Path) -> None:
     size = (1240, 1754)
-    rows = SPANISH + [["π≈3,14", "𝔘𝔫𝔦", "🙂", "日本語"]]
+    rows = [*SPANISH, ["π≈3,14", "𝔘𝔫𝔦", "🙂", "日本語"]]
     rotation = 180 if kind == "stored-upside-down" else 0
     if kind.startswith("pdf"):
         source = source_pdf([size])

@@ -9,7 +9,9 @@ the box's lower-left corner, before ``/Rotate`` turns it for display.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, SupportsFloat
 
 POINTS_PER_INCH = 72.0
 
@@ -40,7 +42,7 @@ class PageFrame:
         return x0 + u, y1 - v
 
 
-def points_per_pixel(page: dict, displayed_size: tuple[float, float]) -> tuple[float, float]:
+def points_per_pixel(page: Mapping[str, Any], displayed_size: tuple[float, float]) -> tuple[float, float]:
     """Points per pixel from the page's dpi, or from its displayed size when it has none.
 
     ``displayed_size`` is the page's size in points as displayed (after /Rotate).
@@ -53,7 +55,9 @@ def points_per_pixel(page: dict, displayed_size: tuple[float, float]) -> tuple[f
     return displayed_size[0] / page["width"], displayed_size[1] / page["height"]
 
 
-def visible_box(mediabox: list[float], cropbox: list[float]) -> tuple[float, float, float, float]:
+def visible_box(
+    mediabox: Sequence[SupportsFloat], cropbox: Sequence[SupportsFloat]
+) -> tuple[float, float, float, float]:
     """The crop box clipped to the media box, as PDFium sizes the page it renders."""
     mx0, my0, mx1, my1 = _normalised(mediabox)
     cx0, cy0, cx1, cy1 = _normalised(cropbox)
@@ -62,12 +66,12 @@ def visible_box(mediabox: list[float], cropbox: list[float]) -> tuple[float, flo
     return box if box[2] > box[0] and box[3] > box[1] else (mx0, my0, mx1, my1)
 
 
-def _normalised(box: list[float]) -> tuple[float, float, float, float]:
+def _normalised(box: Sequence[SupportsFloat]) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = (float(v) for v in box)
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
-def word_corners(word: dict, rotation: int) -> tuple[Point, Point, Point]:
+def word_corners(word: Mapping[str, Any], rotation: int) -> tuple[Point, Point, Point]:
     """Top-left, bottom-left and bottom-right corners of a word *as read*, in pixels.
 
     The polygon runs clockwise from the text's top-left corner; with more than four
@@ -76,7 +80,7 @@ def word_corners(word: dict, rotation: int) -> tuple[Point, Point, Point]:
     """
     polygon = word.get("polygon") or []
     if len(polygon) == 4:
-        top_left, _, bottom_right, bottom_left = (tuple(map(float, p)) for p in polygon)
+        top_left, _, bottom_right, bottom_left = ((float(x), float(y)) for x, y in polygon)
         return top_left, bottom_left, bottom_right
     x0, y0, x1, y1 = (float(v) for v in word["bbox"])
     # Clockwise corners of the box from its top-left; the text's top-left is a quarter

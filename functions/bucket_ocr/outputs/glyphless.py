@@ -44,8 +44,9 @@ def build() -> bytes:
     """The TrueType program above, from scratch; needs fontTools."""
     import io
 
-    from fontTools.fontBuilder import FontBuilder
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    # fontTools ships no type information, and this runs in a unit test only.
+    from fontTools.fontBuilder import FontBuilder  # type: ignore[import-untyped]
+    from fontTools.pens.ttGlyphPen import TTGlyphPen  # type: ignore[import-untyped]
 
     builder = FontBuilder(UNITS_PER_EM, isTTF=True)
     builder.setupGlyphOrder([".notdef", "box"])

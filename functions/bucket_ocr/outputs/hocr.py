@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 XHTML = "http://www.w3.org/1999/xhtml"
 _DOCTYPE = (
@@ -22,7 +24,7 @@ CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"
 _KEY_SAFE = "/!$&'()*+,:=@-._~ "
 
 
-def hocr(result: dict) -> bytes:
+def hocr(result: Mapping[str, Any]) -> bytes:
     source = result.get("source") or {}
     engine = result.get("engine") or {}
     language = engine.get("language") or ""
@@ -41,7 +43,7 @@ def hocr(result: dict) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{_DOCTYPE}\n{document}\n'.encode()
 
 
-def _page(body: ET.Element, page: dict, image: str) -> None:
+def _page(body: ET.Element, page: Mapping[str, Any], image: str) -> None:
     number = page["index"] + 1
     width, height = page["width"], page["height"]
     title = [f'image "{image}"', f"bbox 0 0 {width} {height}", f"ppageno {page['index']}"]
@@ -87,12 +89,12 @@ def _page(body: ET.Element, page: dict, image: str) -> None:
         span.tail = "\n"
 
 
-def _bbox(bbox: list[float], width: int, height: int) -> str:
+def _bbox(bbox: Sequence[float], width: int, height: int) -> str:
     x0, y0, x1, y1 = bbox
     return f"{max(0, math.floor(x0))} {max(0, math.floor(y0))} {min(width, math.ceil(x1))} {min(height, math.ceil(y1))}"
 
 
-def _union(boxes: list[list[float]]) -> list[float]:
+def _union(boxes: Sequence[Sequence[float]]) -> list[float]:
     return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
@@ -100,7 +102,7 @@ def _percent(confidence: float) -> int:
     return round(float(confidence) * 100)
 
 
-def _system(engine: dict) -> str:
+def _system(engine: Mapping[str, Any]) -> str:
     name = engine.get("name") or "unknown engine"
     version = (engine.get("packages") or {}).get(name)
     return f"bucket-ocr ({name} {version})" if version else f"bucket-ocr ({name})"

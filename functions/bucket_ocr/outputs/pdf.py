@@ -13,15 +13,19 @@ import io
 import struct
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pikepdf
-from pikepdf import Array, ContentStreamInstruction, Dictionary, Name, Operator
+from pikepdf import Array, Dictionary, Name
 from PIL import Image, ImageOps, ImageSequence
 
 from bucket_ocr.imaging import opaque_rgb
 from bucket_ocr.outputs.geometry import POINTS_PER_INCH, PageFrame, points_per_pixel, visible_box
-from bucket_ocr.outputs.text_layer import CodeTable, content_stream, glyphless_font, page_instructions
+from bucket_ocr.outputs.text_layer import CodeTable, content_stream, glyphless_font, instruction, page_instructions
+
+# A result page, as the result document holds it (JSON).
+Page = Mapping[str, Any]
 
 # An image that states no resolution is laid out at one point per pixel: such images are
 # mostly screenshots and web graphics, drawn for screens where a pixel is about a point,
@@ -32,19 +36,19 @@ _EXIF_ORIENTATION = 0x0112
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def searchable_pdf(result: dict, source: bytes, is_pdf: bool) -> bytes:
+def searchable_pdf(result: Mapping[str, Any], source: bytes, is_pdf: bool) -> bytes:
     pages = result.get("pages") or []
     if is_pdf:
         return _overlay(pages, source)
     return _from_images(pages, source)
 
 
-def _overlay(pages: list[dict], source: bytes) -> bytes:
+def _overlay(pages: list[Page], source: bytes) -> bytes:
     with pikepdf.open(io.BytesIO(source)) as pdf:
         _check_count(len(pdf.pages), pages)
         table, font = CodeTable(), Name.random(prefix="OCR")
         layers = []
-        for pdf_page, page in zip(pdf.pages, pages):
+        for pdf_page, page in zip(pdf.pages, pages, strict=True):
             box = visible_box(list(pdf_page.mediabox), list(pdf_page.cropbox))
             rotate = pdf_page.rotation
             size = (box[2] - box[0], box[3] - box[1])
@@ -52,17 +56,17 @@ def _overlay(pages: list[dict], source: bytes) -> bytes:
             frame = PageFrame(box, rotate, points_per_pixel(page, displayed))
             layers.append(page_instructions(page, frame, font, table))
         font_object = glyphless_font(pdf, table)
-        for pdf_page, layer in zip(pdf.pages, layers):
+        for pdf_page, layer in zip(pdf.pages, layers, strict=True):
             if not layer:
                 continue
             _keep_inherited_resources(pdf_page)
             pdf_page.add_resource(font_object, Name.Font, font, replace_existing=False)
             # The page's own content in q/Q, so a transformation or clip it leaves set
             # does not move or hide ours; its streams themselves stay as they are.
-            pdf_page.contents_add(_flate(pdf, content_stream([_op("q")])), prepend=True)
+            pdf_page.contents_add(_flate(pdf, content_stream([instruction("q")])), prepend=True)
             # Readers join a page's streams as they come; the newline keeps our first
             # token apart from whatever the page's last stream ends with.
-            pdf_page.contents_add(_flate(pdf, b"\n" + content_stream([_op("Q"), *layer])))
+            pdf_page.contents_add(_flate(pdf, b"\n" + content_stream([instruction("Q"), *layer])))
         return _saved(pdf)
 
 
@@ -71,10 +75,11 @@ def _keep_inherited_resources(pdf_page: pikepdf.Page) -> None:
     # (which adding the font does) would hide those, so copy them onto the page first.
     if Name.Resources not in pdf_page.obj:
         inherited = pdf_page.get_resources()
-        pdf_page.obj.Resources = Dictionary({key: value for key, value in inherited.items()})
+        if inherited is not None:
+            pdf_page.obj.Resources = Dictionary({key: value for key, value in inherited.items()})
 
 
-def _from_images(pages: list[dict], source: bytes) -> bytes:
+def _from_images(pages: list[Page], source: bytes) -> bytes:
     pdf = pikepdf.new()
     table, font = CodeTable(), Name.random(prefix="OCR")
     layers = []
@@ -88,10 +93,10 @@ def _from_images(pages: list[dict], source: bytes) -> bytes:
         pdf_page = pdf.pages[-1]
         image_name = pdf_page.add_resource(stream, Name.XObject, prefix="Im")
         picture = [
-            _op("q"),
-            _op("cm", *draw(width, height)),
-            _op("Do", image_name),
-            _op("Q"),
+            instruction("q"),
+            instruction("cm", *draw(width, height)),
+            instruction("Do", image_name),
+            instruction("Q"),
         ]
         pdf_page.obj.Contents = _flate(pdf, content_stream(picture))
         layers.append((pdf_page, page_instructions(page, frame, font, table)))
@@ -107,7 +112,7 @@ def _from_images(pages: list[dict], source: bytes) -> bytes:
 Placed = tuple[pikepdf.Stream, Callable[[float, float], tuple[float, ...]]]
 
 
-def _embedded_images(pdf: pikepdf.Pdf, source: bytes, pages: list[dict]) -> Iterator[Placed]:
+def _embedded_images(pdf: pikepdf.Pdf, source: bytes, pages: list[Page]) -> Iterator[Placed]:
     with warnings.catch_warnings():
         # As when the pages were decoded: the pixel limit was checked there, by our rules.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -209,7 +214,7 @@ def _lossless(pdf: pikepdf.Pdf, frame: Image.Image) -> Placed:
 
 # Where each EXIF orientation sends a point (s, t) of the stored image (0-1, y down) on
 # the upright page (0-1, y down); Pillow's exif_transpose does the same to the pixels.
-_ORIENT = {
+_ORIENT: dict[int, Callable[[float, float], tuple[float, float]]] = {
     1: lambda s, t: (s, t),
     2: lambda s, t: (1 - s, t),
     3: lambda s, t: (1 - s, 1 - t),
@@ -237,11 +242,7 @@ def _oriented(orientation: int, width: float, height: float) -> tuple[float, ...
     return ax - ex, ay - ey, bx - ex, by - ey, ex, ey
 
 
-def _op(operator: str, *operands: object) -> ContentStreamInstruction:
-    return ContentStreamInstruction(list(operands), Operator(operator))
-
-
-def _check_count(count: int, pages: list[dict]) -> None:
+def _check_count(count: int, pages: list[Page]) -> None:
     if count != len(pages):
         raise ValueError(f"the source has {count} pages but the result {len(pages)}")
 

@@ -15,8 +15,9 @@ itself instead of as two lone surrogates.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pikepdf
 from pikepdf import Array, ContentStreamInstruction, Dictionary, Name, Operator
@@ -115,7 +116,9 @@ def glyphless_font(pdf: pikepdf.Pdf, table: CodeTable) -> pikepdf.Object:
     return pdf.make_indirect(font)
 
 
-def page_instructions(page: dict, frame: PageFrame, font: Name, table: CodeTable) -> list[ContentStreamInstruction]:
+def page_instructions(
+    page: Mapping[str, Any], frame: PageFrame, font: Name, table: CodeTable
+) -> list[ContentStreamInstruction]:
     """The text layer of one result page, wrapped in q/Q so no state leaks either way."""
     rotation = int(page.get("rotation") or 0)
     body: list[ContentStreamInstruction] = []
@@ -123,32 +126,32 @@ def page_instructions(page: dict, frame: PageFrame, font: Name, table: CodeTable
         body.extend(_line(line, rotation, frame, font, table))
     if not body:
         return []
-    return [_op("q"), *body, _op("Q")]
+    return [instruction("q"), *body, instruction("Q")]
 
 
 def _line(
-    line: dict, rotation: int, frame: PageFrame, font: Name, table: CodeTable
+    line: Mapping[str, Any], rotation: int, frame: PageFrame, font: Name, table: CodeTable
 ) -> Iterator[ContentStreamInstruction]:
     # A 1.0 result has no words: its line is then the smallest box there is.
     regions = line["words"] if line.get("words") is not None else [line]
     words = [_Placed.of(word, rotation, frame) for word in regions if word.get("text")]
     if not words:
         return
-    yield _op("BT")
-    yield _op("Tr", INVISIBLE)
-    for word, following in zip(words, [*words[1:], None]):
-        yield _op("Tf", font, _num(word.size))
-        yield _op("Tm", *(_num(v) for v in word.matrix))
-        yield _op("Tz", _num(word.scaling(len(word.text))))
-        yield _op("Tj", pikepdf.String(table.encode(word.text)))
+    yield instruction("BT")
+    yield instruction("Tr", INVISIBLE)
+    for word, following in zip(words, [*words[1:], None], strict=True):
+        yield instruction("Tf", font, _num(word.size))
+        yield instruction("Tm", *(_num(v) for v in word.matrix))
+        yield instruction("Tz", _num(word.scaling(len(word.text))))
+        yield instruction("Tj", pikepdf.String(table.encode(word.text)))
         if following is not None:
             # A real space between words, stretched over the gap to the next one: an
             # extractor then separates them however close they sit, and a phrase search
             # matches across them.
             gap = max(math.dist(word.end, following.start), _MIN_EXTENT)
-            yield _op("Tz", _num(100.0 * gap / (_GLYPH_WIDTH * word.size)))
-            yield _op("Tj", pikepdf.String(table.encode(" ")))
-    yield _op("ET")
+            yield instruction("Tz", _num(100.0 * gap / (_GLYPH_WIDTH * word.size)))
+            yield instruction("Tj", pikepdf.String(table.encode(" ")))
+    yield instruction("ET")
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class _Placed:
     size: float  # the box's height, used as the font size
 
     @classmethod
-    def of(cls, word: dict, rotation: int, frame: PageFrame) -> _Placed:
+    def of(cls, word: Mapping[str, Any], rotation: int, frame: PageFrame) -> _Placed:
         top_left, bottom_left, bottom_right = (frame.to_user(*p) for p in word_corners(word, rotation))
         return cls(
             text=word["text"],
@@ -187,7 +190,8 @@ class _Placed:
         return 100.0 * length / (chars * _GLYPH_WIDTH * self.size)
 
 
-def _op(operator: str, *operands: object) -> ContentStreamInstruction:
+def instruction(operator: str, *operands: pikepdf.Object | float) -> ContentStreamInstruction:
+    """One content stream operator with its operands, e.g. ``instruction("Tz", 95.5)``."""
     return ContentStreamInstruction(list(operands), Operator(operator))
 
 
