@@ -200,7 +200,6 @@ _SANDBOXED_RUN = textwrap.dedent(
     """
     import json, os, sys
     from pathlib import Path
-from typing import Any
     cache_dir, models_dir, bundle = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     allowed = (str(cache_dir.resolve()) + os.sep, "/dev/", "/proc/")
     violations = []
@@ -230,13 +229,15 @@ from typing import Any
     from tests.support.pages import render_text_page
     engine = OcrEngine(EngineConfig(models_dir=models_dir, bundle=bundle, cache_dir=cache_dir))
     lines = engine.recognize(render_text_page(["Invoice number 12345"], width=4, height=1, dpi=150))
+    import logging
+    logging.getLogger("paddlex").warning("sandbox: a PaddleX warning")
     print(json.dumps({"texts": [l.text for l in lines], "violations": violations, "home": os.environ["HOME"]}))
     """
 )
 
 
 @pytest.mark.parametrize("bundle", [LATIN, V4])
-def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
+def test_runs_offline_and_quietly_with_an_unwritable_home_and_writes_only_to_its_cache(
     built_models_dir: Path, tmp_path: Path, bundle: str
 ) -> None:
     # given a HOME nobody can create files in (under a regular file: fails even for root)
@@ -256,12 +257,17 @@ def test_runs_offline_with_an_unwritable_home_and_writes_only_to_its_cache(
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    *logged, last = completed.stdout.strip().splitlines()
+    report = json.loads(last)
     # then it read the page, touched no network and wrote nothing outside cache_dir
     assert [_folded(text) for text in report["texts"]] == [_folded("Invoice number 12345")]
     assert report["violations"] == []
     assert Path(report["home"]).is_relative_to(cache_dir)
     assert (cache_dir / "paddlex").is_dir()
+    # and loading printed no PaddleX progress lines, while what PaddleX warns of is one
+    # of the function's JSON log lines
+    assert "Creating model" not in completed.stderr + completed.stdout
+    assert [json.loads(line)["message"] for line in logged] == ["sandbox: a PaddleX warning"]
 
 
 def test_onnx_bundles_recognise_lines_on_parallel_single_threaded_sessions(
