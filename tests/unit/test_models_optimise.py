@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime
 import pytest
+import yaml
 from onnx import TensorProto, helper, numpy_helper
+from PIL import Image, ImageFont
 
-from bucket_ocr.models.errors import BundleBuildError
-from bucket_ocr.models.optimise.calibration import calibration_set
+from bucket_ocr.models.bundles import PP_OCRV6_SMALL_LATIN_INT8
+from bucket_ocr.models.errors import BundleBuildError, GeluFusionCountError
+from bucket_ocr.models.inference_config import detection_config, recognition_config, render_yaml
+from bucket_ocr.models.optimise import optimise_bundle_models, optimiser_digest
+from bucket_ocr.models.optimise.calibration import _det_tensor, _rec_tensor, calibration_set
 from bucket_ocr.models.optimise.charset_head import kept_classes, slice_head
 from bucket_ocr.models.optimise.gelu import fuse_gelu
+from bucket_ocr.models.optimise.provenance import MODELS_DIR
 from bucket_ocr.models.optimise.quantize import after_last, quantize_int8
 from bucket_ocr.models.optimise.text_height import insert_text_height
+from bucket_ocr.models.sources import locate_source, read_charset
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
@@ -193,7 +208,7 @@ def test_calibration_pages_and_lines_are_preprocessed_like_paddlex_and_reproduci
         assert line.min() < -0.5  # dark ink on the line, not an empty crop
     # and the same seed gives the same tensors, another seed other ones
     assert all(np.array_equal(a, b) for a, b in zip(first.rec, again.rec, strict=True))
-    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first.rec, other.rec))
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(first.rec, other.rec, strict=True))
 
 
 def _erf_gelu_model() -> onnx.ModelProto:
@@ -240,3 +255,114 @@ def test_a_look_alike_that_is_not_gelu_is_left_alone() -> None:
     # when fusion runs, then nothing changes
     assert fuse_gelu(model) == 0
     assert len(model.graph.node) == 6
+
+
+def test_a_recognition_model_with_another_gelu_count_stops_the_build_with_a_named_error() -> None:
+    # given the wheel's PP-OCRv6 models, and the default bundle's optimisation expecting one
+    # GELU fewer than the recognition export holds (13)
+    spec = PP_OCRV6_SMALL_LATIN_INT8
+    assert spec.optimisation is not None
+    source = locate_source(spec)
+    expecting_12 = replace(spec.optimisation, rec_gelu_fusions=12)
+    det, rec = (source.file(part.files["inference.onnx"]) for part in spec.parts)
+    # when the optimiser runs, then it stops at the fusion, naming both counts and the model
+    with pytest.raises(GeluFusionCountError, match=r"fused 13 erf-GELUs in .*PP-OCRv6_rec_small\.onnx, expected 12"):
+        optimise_bundle_models(det, rec, read_charset(source, spec.charset), expecting_12)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def calibration_digest() -> str:
+    """sha256 of a small calibration set's tensors, shapes included."""
+    calibration = calibration_set(pages=2, lines=8, det_limit_side_len=960, seed=1729)
+    digest = hashlib.sha256()
+    for tensor in calibration.det + calibration.rec:
+        digest.update(repr(tensor.shape).encode() + tensor.tobytes())
+    return digest.hexdigest()
+
+
+def test_calibration_input_is_byte_identical_across_builds_whatever_the_interpreter_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a build with no default font in Pillow
+    def no_default_font(size: float | None = None) -> ImageFont.FreeTypeFont:
+        raise AssertionError("calibration must draw with its own font, not Pillow's default")
+
+    monkeypatch.setattr(ImageFont, "load_default", no_default_font)
+    here = calibration_digest()
+    # and another build in a fresh interpreter without any docstrings (-OO), another hash
+    # seed and another working directory
+    done = subprocess.run(
+        [sys.executable, "-OO", "-c", f"from {__name__} import calibration_digest; print(calibration_digest())"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONHASHSEED": "4242", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # then both render the same calibration tensors, byte for byte
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == here
+
+
+def test_calibration_preprocesses_as_the_bundles_inference_yml_tells_paddlex() -> None:
+    # given the preprocessing PaddleX reads from a bundle's inference.yml
+    det_yml = yaml.safe_load(render_yaml(detection_config("PP-OCRv6_small_det")))
+    rec_yml = yaml.safe_load(render_yaml(recognition_config("PP-OCRv6_small_rec", ["a"])))
+    det_ops = {name: args for op in det_yml["PreProcess"]["transform_ops"] for name, args in op.items()}
+    rec_ops = {name: args for op in rec_yml["PreProcess"]["transform_ops"] for name, args in op.items()}
+    mean, std = det_ops["NormalizeImage"]["mean"], det_ops["NormalizeImage"]["std"]
+    channels, height, min_width = rec_ops["RecResizeImg"]["image_shape"]
+    # when calibration turns a plain page (R 210, G 120, B 30) and a short white line into tensors
+    page = _det_tensor(Image.new("RGB", (64, 64), (210, 120, 30)), 960)
+    line = _rec_tensor(Image.new("RGB", (40, 20), "white"))
+    # then the page is normalised in BGR order with the yml's mean and std
+    bgr = (30, 120, 210)
+    expected = [(value / 255 - m) / s for value, m, s in zip(bgr, mean, std, strict=True)]
+    np.testing.assert_allclose(page[0, :, 0, 0], expected, rtol=1e-6)
+    # and the line is the yml's height, padded to its narrowest width, white as PaddleX makes it
+    assert line.shape == (1, channels, height, min_width)
+    np.testing.assert_allclose(line[0, :, :, :40], 1.0)
+
+
+def _copy_models_package(dest: Path) -> Path:
+    shutil.copytree(MODELS_DIR, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def test_the_optimiser_digest_ignores_what_changes_no_byte(tmp_path: Path) -> None:
+    # given a copy of the models package, which digests like the original
+    models = _copy_models_package(tmp_path / "models")
+    before = optimiser_digest(models)
+    assert before == optimiser_digest()
+    # when its calibration README and bytecode change
+    (models / "optimise" / "calibration_data" / "README.md").write_text("reworded\n")
+    (models / "optimise" / "__pycache__").mkdir()
+    (models / "optimise" / "__pycache__" / "steps.cpython-311.pyc").write_bytes(b"bytecode")
+    # then the digest holds
+    assert optimiser_digest(models) == before
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "optimise/steps.py",
+        "optimise/gelu.py",
+        "optimise/calibration_data/prose.txt",
+        "optimise/calibration_data/aileron-regular-subset.ttf",
+        "inference_config.py",
+    ],
+)
+def test_the_optimiser_digest_follows_its_code_calibration_files_and_shared_constants(
+    tmp_path: Path, changed: str
+) -> None:
+    # given a copy of the models package and its digest
+    models = _copy_models_package(tmp_path / "models")
+    before = optimiser_digest(models)
+    # when one file the optimised models depend on changes
+    path = models / changed
+    path.write_bytes(path.read_bytes() + b"\n")
+    # then so does the digest, and with it every optimised bundle's recipe
+    assert optimiser_digest(models) != before

@@ -4,15 +4,24 @@ Kept import-light on purpose: the OCR engine imports the manifest reader from he
 cold start, and must not pay for onnxruntime or PyYAML until a build actually runs.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from .bundles import BUNDLES, DEFAULT_BUNDLE, BundleSpec, get_bundle_spec
 from .errors import (
     BundleBuildError,
     BundleVerificationError,
+    GeluFusionCountError,
     ModelsError,
     ModelSourceNotFoundError,
     UnknownBundleError,
 )
 from .manifest import MANIFEST_NAME, Manifest, ModelEntry, OrientationEntry, read_manifest
+
+if TYPE_CHECKING:
+    from .builder import BuildResult
 
 __all__ = [
     "BUNDLES",
@@ -21,6 +30,7 @@ __all__ = [
     "BundleBuildError",
     "BundleSpec",
     "BundleVerificationError",
+    "GeluFusionCountError",
     "Manifest",
     "ModelEntry",
     "ModelSourceNotFoundError",
@@ -34,13 +44,13 @@ __all__ = [
 ]
 
 
-def build_bundle(*args, **kwargs):
+def build_bundle(name: str, dest: Path, *, source_root: Path | None = None, force: bool = False) -> BuildResult:
     from .builder import build_bundle as _build_bundle
 
-    return _build_bundle(*args, **kwargs)
+    return _build_bundle(name, dest, source_root=source_root, force=force)
 
 
-def verify_bundle(*args, **kwargs):
+def verify_bundle(name: str, dest: Path) -> Manifest:
     from .builder import verify_bundle as _verify_bundle
 
-    return _verify_bundle(*args, **kwargs)
+    return _verify_bundle(name, dest)

@@ -111,7 +111,7 @@ def _optimised(
     spec: BundleSpec, sources: dict[str, Path], characters: list[str]
 ) -> tuple[list[str], Callable[[], Mapping[str, bytes]], dict[str, object]]:
     # Imported here: only optimised bundles need the `onnx` package.
-    from .optimise import OPTIMISER_VERSION, optimise_bundle_models
+    from .optimise import optimise_bundle_models, optimiser_digest, toolchain_versions
     from .optimise.charset_head import kept_classes
 
     optimisation = spec.optimisation
@@ -127,7 +127,8 @@ def _optimised(
         return {"det/inference.onnx": models.det, "rec/inference.onnx": models.rec}
 
     recipe = {
-        "optimiser_version": OPTIMISER_VERSION,
+        "optimiser_sha256": optimiser_digest(),
+        "toolchain": toolchain_versions(),
         **optimisation.recipe(),
         "sources": {relative: sha256_file(path) for relative, path in sorted(sources.items())},
     }

@@ -19,3 +19,8 @@ class BundleBuildError(ModelsError):
 
 class BundleVerificationError(ModelsError):
     """A built bundle on disk does not match its manifest, or has no readable manifest."""
+
+
+class GeluFusionCountError(BundleBuildError):
+    """The recognition model has another number of erf-GELUs than its optimisation expects:
+    the wheel's export changed, and the measured speed and accuracy no longer hold."""

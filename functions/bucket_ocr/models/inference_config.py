@@ -13,15 +13,24 @@ from typing import Any
 
 import yaml
 
+# What the models were trained on, and so what PaddleX feeds them. The optimiser's
+# calibration (optimise/calibration.py) and text-height step preprocess with these too.
+DET_MEAN = (0.485, 0.456, 0.406)  # per channel, of pixels scaled to 0..1
+DET_STD = (0.229, 0.224, 0.225)
+DET_RESIZE_LONG = 960  # fallback only: the engine passes limit_side_len/limit_type itself
+REC_IMAGE_SHAPE = (3, 48, 320)  # channels, line height, narrowest line width
+# PaddleX normalises rec input to (x / 255 - mean) / std itself, not from inference.yml.
+REC_MEAN = 0.5
+REC_STD = 0.5
+
 _DET_PREPROCESS = [
     {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
     {"DetLabelEncode": None},
-    # The engine passes limit_side_len/limit_type explicitly; this is only the fallback.
-    {"DetResizeForTest": {"resize_long": 960}},
+    {"DetResizeForTest": {"resize_long": DET_RESIZE_LONG}},
     {
         "NormalizeImage": {
-            "mean": [0.485, 0.456, 0.406],
-            "std": [0.229, 0.224, 0.225],
+            "mean": list(DET_MEAN),
+            "std": list(DET_STD),
             "scale": "1./255.",
             "order": "hwc",
         }
@@ -38,12 +47,10 @@ _DB_POSTPROCESS = {
     "unclip_ratio": 1.5,
 }
 
-_REC_IMAGE_SHAPE = [3, 48, 320]
-
 _REC_PREPROCESS = [
     {"DecodeImage": {"channel_first": False, "img_mode": "BGR"}},
     {"MultiLabelEncode": {"gtc_encode": "NRTRLabelEncode"}},
-    {"RecResizeImg": {"image_shape": _REC_IMAGE_SHAPE}},
+    {"RecResizeImg": {"image_shape": list(REC_IMAGE_SHAPE)}},
     {"KeepKeys": {"keep_keys": ["image", "label_ctc", "label_gtc", "length", "valid_ratio"]}},
 ]
 
@@ -66,7 +73,7 @@ def recognition_config(model_name: str, characters: list[str]) -> dict[str, Any]
 
 def render_yaml(config: dict[str, Any]) -> bytes:
     """Deterministic bytes, so a rebuild from the same wheel hashes identically."""
-    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False, default_flow_style=False)
+    text: str = yaml.safe_dump(config, allow_unicode=True, sort_keys=False, default_flow_style=False)
     # Round-trip now: a character YAML mangles would otherwise surface as garbled OCR.
     if yaml.safe_load(text) != config:
         raise ValueError("inference.yml does not survive a YAML round trip")

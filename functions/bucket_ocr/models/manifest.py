@@ -55,8 +55,9 @@ class Manifest:
     character_count: int
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     format_version: int = FORMAT_VERSION
-    # How files were derived rather than copied (source hashes, optimisation settings):
-    # what decides a rebuild when the derived files' own hashes cannot be known up front.
+    # How files were derived rather than copied (source hashes, optimisation settings, the
+    # optimiser's own digest and the toolchain versions it ran with): what decides a
+    # rebuild when the derived files' own hashes cannot be known up front.
     recipe: dict[str, Any] = field(default_factory=dict)
     # None in bundles built before the classifier was baked (same format version: they
     # still load, and the engine then reads pages as stored).

@@ -125,7 +125,7 @@ def _onnx_metadata(path: Path, key: str) -> str:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise BundleBuildError(f"cannot open ONNX model {path}: {exc}") from exc
-    metadata = session.get_modelmeta().custom_metadata_map
+    metadata: dict[str, str] = session.get_modelmeta().custom_metadata_map
     if key not in metadata:
         raise BundleBuildError(f"ONNX model {path} has no {key!r} metadata entry")
     return metadata[key]

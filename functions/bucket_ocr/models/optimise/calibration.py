@@ -2,35 +2,39 @@
 
 Calibration only has to show the networks the range of activations real pages cause, so
 it needs no ground truth, but it must look like what the function reads: A4 pages at 150
-and 200 DPI, 10-14 pt text, mild blur, noise and tilt, English prose and Spanish accents.
-The prose is the docstrings of Python's standard library (always installed, and not the
-benchmark's text, so the benchmark measures pages the calibration never saw); Pillow's
-built-in font draws it. Tensors are preprocessed exactly as PaddleX does at run time.
+and 200 DPI, 10-14 pt text, mild blur, noise and tilt. Text and font are files in
+`calibration_data/` (see its README), never what the building machine happens to have,
+so the same recipe quantises to the same bytes. Some words get Spanish accents, which the
+font lacks: they draw its .notdef box, as they did when the default bundle was measured.
+Tensors are preprocessed as PaddleX does at run time, with the constants the bundle's
+inference.yml gives it.
 """
 
 from __future__ import annotations
 
-import importlib
+import io
 import math
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-_DOCSTRING_MODULES = (
-    "argparse", "collections", "csv", "email", "functools", "http.client", "json", "logging",
-    "pathlib", "pickle", "shutil", "subprocess", "tarfile", "textwrap", "unittest", "zipfile",
-)  # fmt: skip
+from ..errors import BundleBuildError
+from ..inference_config import DET_MEAN, DET_STD, REC_IMAGE_SHAPE, REC_MEAN, REC_STD
+
+DATA_DIR = Path(__file__).with_name("calibration_data")
+PROSE = DATA_DIR / "prose.txt"
+FONT = DATA_DIR / "aileron-regular-subset.ttf"
+
 _ACCENTED = {"a": "áà", "e": "éè", "i": "í", "o": "óò", "u": "úü", "n": "ñ", "A": "Á", "E": "É", "O": "Ó"}
 _A4_INCHES = (8.27, 11.69)
+_DET_MEAN = np.array(DET_MEAN, np.float32)
+_DET_STD = np.array(DET_STD, np.float32)
+_, _REC_HEIGHT, _REC_MIN_WIDTH = REC_IMAGE_SHAPE
 
-# PaddleX's DetResizeForTest/NormalizeImage and OCRReisizeNormImg, as the bundle's
-# inference.yml configures them.
-_DET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-_DET_STD = np.array([0.229, 0.224, 0.225], np.float32)
-_REC_HEIGHT = 48
-_REC_MIN_WIDTH = 320
+Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,11 @@ class CalibrationSet:
 def calibration_set(*, pages: int, lines: int, det_limit_side_len: int, seed: int) -> CalibrationSet:
     rng = random.Random(seed)
     words = _words(rng)
+    font = _font_bytes()
     det: list[np.ndarray] = []
     crops: list[Image.Image] = []
     for index in range(pages):
-        page, boxes = _render_page(rng, words, dpi=(150, 200)[index % 2])
+        page, boxes = _render_page(rng, words, font, dpi=(150, 200)[index % 2])
         det.append(_det_tensor(page, det_limit_side_len))
         crops.extend(page.crop(box) for box in boxes)
     rng.shuffle(crops)
@@ -53,10 +58,10 @@ def calibration_set(*, pages: int, lines: int, det_limit_side_len: int, seed: in
 
 
 def _words(rng: random.Random) -> list[str]:
-    words: list[str] = []
-    for name in _DOCSTRING_MODULES:
-        doc = importlib.import_module(name).__doc__ or ""
-        words.extend(word for word in doc.split() if word.isprintable())
+    try:
+        words = PROSE.read_text(encoding="utf-8").split()
+    except OSError as exc:
+        raise BundleBuildError(f"cannot read the calibration text {PROSE}: {exc}") from exc
     # Accents and ñ on some words, so Spanish glyphs are part of what is measured.
     return [_accent(word, rng) if rng.random() < 0.3 else word for word in words]
 
@@ -70,25 +75,34 @@ def _accent(word: str, rng: random.Random) -> str:
     return "".join(letters)
 
 
-def _render_page(rng: random.Random, words: list[str], dpi: int) -> tuple[Image.Image, list[tuple[int, int, int, int]]]:
+def _font_bytes() -> bytes:
+    try:
+        return FONT.read_bytes()
+    except OSError as exc:
+        raise BundleBuildError(f"cannot read the calibration font {FONT}: {exc}") from exc
+
+
+def _render_page(rng: random.Random, words: list[str], font_file: bytes, dpi: int) -> tuple[Image.Image, list[Box]]:
     width, height = (round(side * dpi) for side in _A4_INCHES)
     page = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(page)
     size = round(rng.uniform(10, 14) / 72 * dpi)
-    font = ImageFont.load_default(size=size)
+    # Basic layout: Pillow uses libraqm instead where the machine has it, which places glyphs
+    # differently, and calibration must not depend on the machine.
+    font = ImageFont.truetype(io.BytesIO(font_file), size=size, layout_engine=ImageFont.Layout.BASIC)
     margin = dpi  # one inch
-    boxes = []
+    boxes: list[Box] = []
     y = margin
     start = rng.randrange(len(words))
     while y + size * 2 < height - margin:
         line, start = _fill_line(draw, font, words, start, width - 2 * margin)
         draw.text((margin, y), line, font=font, fill=rng.randint(0, 60))
-        left, top, right, bottom = draw.textbbox((margin, y), line, font=font)
+        left, top, right, bottom = (round(edge) for edge in draw.textbbox((margin, y), line, font=font))
         # Detection boxes are unclipped around the ink; crops carry that margin.
         pad = round((bottom - top) * 0.3)
         boxes.append((left - pad, top - pad, right + pad, bottom + pad))
         y += round(size * 1.5)
-    page = page.rotate(rng.uniform(-1, 1), resample=Image.BICUBIC, fillcolor=255)
+    page = page.rotate(rng.uniform(-1, 1), resample=Image.Resampling.BICUBIC, fillcolor=255)
     page = page.filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.8)))
     noisy = np.asarray(page, np.float32) + np.random.default_rng(rng.randrange(2**32)).normal(
         0, rng.uniform(2, 8), page.size[::-1]
@@ -96,7 +110,9 @@ def _render_page(rng: random.Random, words: list[str], dpi: int) -> tuple[Image.
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).convert("RGB"), boxes
 
 
-def _fill_line(draw: ImageDraw.ImageDraw, font, words: list[str], start: int, width: int) -> tuple[str, int]:
+def _fill_line(
+    draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont, words: list[str], start: int, width: int
+) -> tuple[str, int]:
     line = ""
     index = start
     while True:
@@ -110,13 +126,13 @@ def _det_tensor(page: Image.Image, limit: int) -> np.ndarray:
     width, height = page.size
     ratio = min(1.0, limit / max(width, height))
     size = (max(32, round(width * ratio / 32) * 32), max(32, round(height * ratio / 32) * 32))
-    bgr = np.asarray(page.resize(size, Image.BILINEAR), np.float32)[:, :, ::-1] / 255.0
+    bgr = np.asarray(page.resize(size, Image.Resampling.BILINEAR), np.float32)[:, :, ::-1] / 255.0
     return np.ascontiguousarray(((bgr - _DET_MEAN) / _DET_STD).transpose(2, 0, 1)[None], np.float32)
 
 
 def _rec_tensor(crop: Image.Image) -> np.ndarray:
     width = max(1, math.ceil(_REC_HEIGHT * crop.width / crop.height))
-    resized = np.asarray(crop.resize((width, _REC_HEIGHT), Image.BILINEAR), np.float32)[:, :, ::-1]
+    resized = np.asarray(crop.resize((width, _REC_HEIGHT), Image.Resampling.BILINEAR), np.float32)[:, :, ::-1]
     tensor = np.zeros((1, 3, _REC_HEIGHT, max(width, _REC_MIN_WIDTH)), np.float32)
-    tensor[0, :, :, :width] = (resized.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+    tensor[0, :, :, :width] = (resized.transpose(2, 0, 1) / 255.0 - REC_MEAN) / REC_STD
     return tensor

@@ -8,7 +8,7 @@ after the dictionary; both stay, in place, so the decoder's indexing is unchange
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -53,7 +53,7 @@ def slice_head(model: onnx.ModelProto, classes: Sequence[int], expected_classes:
     add = producer.get(softmax.input[0]) if softmax is not None and softmax.op_type == "Softmax" else None
     add = _skip_identity(add, producer)
     matmul = _skip_identity(producer.get(add.input[0]), producer) if add is not None and add.op_type == "Add" else None
-    if matmul is None or matmul.op_type != "MatMul":
+    if add is None or matmul is None or matmul.op_type != "MatMul":
         raise BundleBuildError("recognition model does not end in MatMul, Add, Softmax; cannot cut its head")
     weight = initializers.get(matmul.input[1])
     bias = initializers.get(add.input[1])
@@ -78,9 +78,10 @@ def slice_head(model: onnx.ModelProto, classes: Sequence[int], expected_classes:
     graph.value_info.extend(kept_info)
 
 
-def _head_path(softmax, producer) -> list:
+def _head_path(softmax: onnx.NodeProto | None, producer: Mapping[str, onnx.NodeProto]) -> list[onnx.NodeProto]:
     """Softmax back to the MatMul: every node whose output has one entry per class."""
-    path, node = [], softmax
+    path: list[onnx.NodeProto] = []
+    node = softmax
     while node is not None:
         path.append(node)
         if node.op_type == "MatMul":
@@ -89,7 +90,7 @@ def _head_path(softmax, producer) -> list:
     return path
 
 
-def _skip_identity(node, producer):
+def _skip_identity(node: onnx.NodeProto | None, producer: Mapping[str, onnx.NodeProto]) -> onnx.NodeProto | None:
     while node is not None and node.op_type == "Identity":
         node = producer.get(node.input[0])
     return node

@@ -22,19 +22,10 @@ FloatNodes = Callable[[onnx.ModelProto], Iterable[str]]
 
 
 def quantize_int8(model: onnx.ModelProto, samples: Sequence[np.ndarray], float_nodes: FloatNodes) -> onnx.ModelProto:
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     input_name = model.graph.input[0].name
-
-    class _Samples(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._samples = iter(samples)
-
-        def get_next(self):
-            sample = next(self._samples, None)
-            return None if sample is None else {input_name: sample}
-
     with tempfile.TemporaryDirectory(prefix="bucket-ocr-quantize-") as work, _quiet_onnxruntime():
         source, prepared, quantized = (Path(work) / name for name in ("float.onnx", "prepared.onnx", "int8.onnx"))
         onnx.save(model, source)
@@ -45,7 +36,7 @@ def quantize_int8(model: onnx.ModelProto, samples: Sequence[np.ndarray], float_n
             quantize_static(
                 str(prepared),
                 str(quantized),
-                _Samples(),
+                _Samples(input_name, samples),
                 quant_format=QuantFormat.QOperator,
                 per_channel=True,
                 # 7-bit weights: x86 CPUs without VNNI (AVX2, AVX-512 alone) multiply u8 x s8
@@ -60,6 +51,19 @@ def quantize_int8(model: onnx.ModelProto, samples: Sequence[np.ndarray], float_n
         except Exception as exc:  # onnxruntime's quantiser raises bare exceptions
             raise BundleBuildError(f"int8 quantisation failed: {exc}") from exc
         return onnx.load(quantized)
+
+
+class _Samples:
+    """Calibration inputs as the quantiser reads them: it takes any object with a
+    `get_next` for a CalibrationDataReader, and stops at None."""
+
+    def __init__(self, input_name: str, samples: Sequence[np.ndarray]) -> None:
+        self._input_name = input_name
+        self._samples = iter(samples)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        sample = next(self._samples, None)
+        return None if sample is None else {self._input_name: sample}
 
 
 @contextlib.contextmanager

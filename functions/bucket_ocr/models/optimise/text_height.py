@@ -14,9 +14,10 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ..errors import BundleBuildError
+from ..inference_config import REC_MEAN, REC_STD
 
 NODE_PREFIX = "TextHeight"  # the quantizer leaves these nodes in float
-_WHITE = 1.0  # PaddleX normalises rec input as (x / 255 - 0.5) / 0.5
+_WHITE = (1.0 - REC_MEAN) / REC_STD  # white, as PaddleX normalises rec input
 
 
 def insert_text_height(model: onnx.ModelProto, height: int) -> None:
