@@ -253,7 +253,17 @@ def cmd_dlq(args: argparse.Namespace, base: Path) -> int:
         if args.json:
             print(json.dumps([letter.body for letter in letters], indent=1, ensure_ascii=False))
         else:
-            rows = [(l.kind, l.bucket, l.key, l.error_type, l.attempts, (l.error_message or "")[:60]) for l in letters]
+            rows = [
+                (
+                    letter.kind,
+                    letter.bucket,
+                    letter.key,
+                    letter.error_type,
+                    letter.attempts,
+                    (letter.error_message or "")[:60],
+                )
+                for letter in letters
+            ]
             print(table(rows, ("kind", "bucket", "key", "error", "attempts", "message")))
         if args.redrive:
             sent = box.redrive(letters)

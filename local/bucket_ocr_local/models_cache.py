@@ -28,7 +28,7 @@ def ensure_models(dest: Path | None = None, bundle: str | None = None) -> Path:
     bundle = bundle or os.environ.get("OCR_MODEL_BUNDLE") or DEFAULT_BUNDLE
     dest.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "bucket_ocr.models", "build", "--dest", str(dest), "--bundle", bundle]
-    done = subprocess.run(argv, capture_output=True, text=True, env=child_environment(), timeout=1800)
+    done = subprocess.run(argv, capture_output=True, check=False, text=True, env=child_environment(), timeout=1800)
     if done.returncode != 0:
         raise ModelsBuildError(
             f"`{' '.join(argv[1:])}` failed with code {done.returncode}:\n{done.stderr.strip() or done.stdout.strip()}"

@@ -7,6 +7,7 @@ escalates from SIGTERM to SIGKILL so nothing outlives the stack.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -88,8 +89,8 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        try:
+        # The child holds its own copy of the descriptor; ours closes once it is started.
+        with open(self.log_path, "ab") as log:
             # A new session: Ctrl-C in the terminal reaches only our CLI, which then stops
             # children in order (workers first, servers last) instead of all at once.
             self._process = subprocess.Popen(
@@ -102,8 +103,6 @@ class ManagedProcess:
                 start_new_session=self._new_session,
                 preexec_fn=_die_with_parent if self._die_with_parent else None,
             )
-        finally:
-            log.close()
         return self
 
     def exit_reason(self) -> str | None:
@@ -159,16 +158,12 @@ class ManagedProcess:
                 self._process.send_signal(signal.SIGTERM)
             else:
                 self._signal_group(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
         # The group may hold grandchildren (RIE's runtime) even after the leader exited.
         self._signal_group(signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
 
     def kill(self) -> None:
         """Kill without warning, as a crash or OOM would."""

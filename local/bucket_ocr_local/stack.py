@@ -68,7 +68,7 @@ class LocalStack:
     def __enter__(self) -> LocalStack:
         try:
             return self.start()
-        except BaseException:
+        except BaseException:  # Ctrl-C during a start too: stop what started, then let it through
             self.stop()
             raise
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from bucket_ocr_local import journal
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.processes import ManagedProcess, wait_for
@@ -108,7 +110,7 @@ class _KeepAlive:
         while not self._done.wait(self._interval):
             try:
                 self._delivery.keep_alive()
-            except Exception:  # a missed extension only risks a redelivery, which is safe
+            except (BotoCoreError, ClientError):  # a missed extension only risks a redelivery, which is safe
                 traceback.print_exc()
 
 

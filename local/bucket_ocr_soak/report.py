@@ -75,4 +75,4 @@ def store_section(store: dict[str, Any]) -> list[str]:
     if store["problems"]:
         lines += ["", "Objects with problems:", ""]
         lines += [f"- `{key}`: {'; '.join(problems)}" for key, problems in sorted(store["problems"].items())]
-    return lines + [""]
+    return [*lines, ""]

@@ -35,7 +35,7 @@ class SoakOptions:
     utilisation: float = 0.5
     seed: int = 20261130
     fault_counts: dict[str, int] = field(default_factory=dict)
-    fault_settings: FaultSettings = FaultSettings()
+    fault_settings: FaultSettings = field(default_factory=FaultSettings)
     calibration_pages: int = 7
     burst_pages: int = 20
     drain_timeout: float = 300.0
