@@ -7,9 +7,10 @@ stack build as many apps as they need around one loaded engine.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -21,11 +22,16 @@ from bucket_ocr.events.batch_operations import BatchTask, ResultCode, parse_batc
 from bucket_ocr.events.routing import records_from_sqs_body
 from bucket_ocr.events.synthetic import sequencer_after
 from bucket_ocr.failures.dead_letters import dead_letter_body, dead_letter_queue
-from bucket_ocr.observability import count_failure, logger
+from bucket_ocr.observability import SERVICE, count_failure, logger
 from bucket_ocr.processing import Engine, ObjectProcessor, Outcome
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ResultStore
 from bucket_ocr.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -51,7 +57,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, engine: Engine | Non
 
 
 class OcrApp:
-    def __init__(self, settings: Settings, engine: Engine, s3: Any, sqs: Any):
+    def __init__(self, settings: Settings, engine: Engine, s3: S3Client, sqs: SQSClient):
         self.settings = settings
         self.engine = engine
         self.dead_letters = dead_letter_queue(settings.dead_letter_queue_url, sqs)
@@ -59,17 +65,29 @@ class OcrApp:
         self._results = ResultStore(s3, settings.results_bucket)
         # A batch whose every message failed still answers with the list, like a partial
         # one, instead of raising: Lambda redelivers exactly the same messages either way.
-        self._batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        # Given the service's logger (the stdlib one powertools' writes through), it logs
+        # each message that raised with its traceback, so a bug is seen, not just redelivered.
+        self._batch = BatchProcessor(
+            event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logging.getLogger(SERVICE)
+        )
 
-    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        request_id = getattr(context, "aws_request_id", None)
+    def handle(self, event: Any, context: LambdaContext | None = None) -> dict[str, Any]:
+        """The answer each platform reads: ``batchItemFailures`` for SQS, a result code per
+        task for S3 Batch Operations, the outcomes otherwise.
+
+        Raises ``TransientError`` for the platform to retry; anything else raised is a bug.
+        """
+        request_id = context.aws_request_id if context is not None else None
         kind = classify(event)
         if kind is EventKind.SQS_BATCH:
-            return process_partial_response(
-                event=event,
-                record_handler=lambda record: self._handle_message(record, request_id),
-                processor=self._batch,
-                context=context,
+            # A message that raises is reported for redelivery; the processor logs it with its traceback.
+            return dict(
+                process_partial_response(
+                    event=event,
+                    record_handler=lambda record: self._handle_message(record, request_id),
+                    processor=self._batch,
+                    context=context,
+                )
             )
         if kind is EventKind.S3_BATCH_OPERATION:
             return self._handle_batch_operation(event, request_id)
@@ -81,7 +99,8 @@ class OcrApp:
         The retry then redoes only the unfinished ones, because finished ones are found
         by the duplicate check.
         """
-        outcomes, retry = [], []
+        outcomes: list[Outcome] = []
+        retry: list[TransientError] = []
         for record in records:
             try:
                 outcomes.append(self.processor.process(record, attempt=attempt, request_id=request_id))
@@ -139,12 +158,7 @@ class OcrApp:
             logger.warning("permanent failure", extra={"task_id": task.task_id, "error_type": type(error).__name__})
             count_failure(type(error).__name__)
             return task_result(task.task_id, "PermanentFailure", f"{type(error).__name__}: {error}")
-        except Exception as error:  # a bug: retried like any unexpected failure, and logged with its traceback
-            logger.exception(
-                "unexpected failure: S3 Batch Operations retries the task", extra={"task_id": task.task_id}
-            )
-            count_failure("UnhandledError")
-            return task_result(task.task_id, "TemporaryFailure", f"{type(error).__name__}: {error}")
+        # Anything else is a bug: it fails the invocation, which S3 reports for the task.
         code, text = batch_result_of(outcome, self.settings.results_bucket)
         return task_result(task.task_id, code, text)
 

@@ -84,16 +84,20 @@ class OutputNotRenderedError(PermanentError):
     """An output the object asked for (a searchable PDF of a PDF pikepdf cannot rewrite) cannot be made."""
 
 
+class OcrEngineFailedError(PermanentError):
+    """The OCR engine failed on a page of this document twice in a row (see processing._read)."""
+
+
 class TransientError(ObjectError):
-    """Worth retrying: storage throttling, 5xx, timeouts, an engine crash."""
+    """Worth retrying: storage throttling, 5xx, timeouts, a host out of memory."""
 
 
 class StorageUnavailableError(TransientError):
     pass
 
 
-class OcrEngineFailedError(TransientError):
-    pass
+class EngineOutOfMemoryError(TransientError):
+    """The engine ran out of memory on this instance: not the document's doing."""
 
 
 class DocumentBusyError(TransientError):

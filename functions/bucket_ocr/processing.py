@@ -7,15 +7,24 @@ Lambda, so workers, the emulator and tests all run this very path.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from PIL import Image
 
 from bucket_ocr import outputs, storage
 from bucket_ocr.completion import completion_events
-from bucket_ocr.documents import ObjectRef, iter_pages
-from bucket_ocr.errors import ObjectNotFoundError, OcrEngineFailedError, OutputNotRenderedError, PermanentError
-from bucket_ocr.events.records import ObjectRecord
+from bucket_ocr.documents import iter_pages
+from bucket_ocr.engine.errors import EngineError
+from bucket_ocr.errors import (
+    EngineOutOfMemoryError,
+    ObjectNotFoundError,
+    OcrEngineFailedError,
+    OutputNotRenderedError,
+    PermanentError,
+)
+from bucket_ocr.events.records import ObjectRecord, ObjectRef, clean_etag
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.object_options import ObjectOptions, options_from_metadata
 from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics, tracer
@@ -25,24 +34,35 @@ from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ExistingResult, ResultStore, Sidecar, output_keys
 from bucket_ocr.settings import Settings
 
-if TYPE_CHECKING:  # the engine package loads PaddleOCR; only its types are wanted here
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
     from bucket_ocr.completion.published import CompletionEvents
     from bucket_ocr.engine.text_line import PageReading
 
+Status = Literal["succeeded", "failed", "skipped"]
+SkipReason = Literal["duplicate", "superseded", "own-output", "not-a-creation"]
+
 
 class Engine(Protocol):
-    def read(self, image: Any) -> PageReading: ...
+    """What the function needs of an OCR engine (``bucket_ocr.engine.OcrEngine``).
+
+    ``read`` raises ``EngineError`` when the engine itself fails on a page; anything else
+    it raises is a bug, and is left to surface.
+    """
+
+    def read(self, image: Image.Image) -> PageReading: ...
 
     def describe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # "succeeded", "failed", "skipped"
+    status: Status
     bucket: str
     key: str
     result_key: str | None = None
-    reason: str | None = None
+    reason: SkipReason | None = None
     error_type: str | None = None
     pages: int = 0
     lines: int = 0
@@ -57,7 +77,7 @@ class ObjectProcessor:
         self,
         settings: Settings,
         engine: Engine,
-        s3: Any,
+        s3: S3Client,
         dead_letters: DeadLetterQueue,
         *,
         claim_times: ClaimTimes | None = None,
@@ -87,14 +107,12 @@ class ObjectProcessor:
             run = _Run(
                 record=record,
                 result_key=result_key_for(self._settings.results_prefix, record.bucket, record.key),
-                source=document.SourceInfo(
-                    record.bucket, record.key, version_id=record.version_id, etag=record.etag, size=record.size
-                ),
+                source=record,
                 attempt=attempt,
                 request_id=request_id,
             )
             try:
-                run.source = self._identify(record, run.source)
+                run.source = self._identify(record)
                 done = self._already_done(run)
                 if done:
                     return self._settle_duplicate(run, done)
@@ -158,23 +176,22 @@ class ObjectProcessor:
         metrics.add_metric(name="DuplicatesSkipped", unit=MetricUnit.Count, value=1)
         return Outcome("skipped", run.record.bucket, run.record.key, result_key=run.result_key, reason="duplicate")
 
-    def _reason_to_skip(self, record: ObjectRecord) -> str | None:
+    def _reason_to_skip(self, record: ObjectRecord) -> SkipReason | None:
         if self._settings.is_own_output(record.bucket, record.key):
             return "own-output"  # a result must never trigger OCR of itself
         if not record.is_creation:
             return "not-a-creation"
         return None
 
-    def _identify(self, record: ObjectRecord, source: document.SourceInfo) -> document.SourceInfo:
+    def _identify(self, record: ObjectRecord) -> ObjectRef:
         """Etag and version for the duplicate check; direct invocations carry neither."""
-        if source.etag or source.version_id:
-            return source
-        head = storage.head(self._s3, ObjectRef(record.bucket, record.key), record.version_id)
-        return replace(source, etag=storage.clean_etag(head.get("ETag")), version_id=head.get("VersionId"))
+        if record.etag or record.version_id:
+            return record
+        head = storage.head(self._s3, record, record.version_id)
+        return replace(record, etag=clean_etag(head.get("ETag")), version_id=head.get("VersionId"))
 
     def _recognise(self, run: _Run) -> Outcome:
         source = run.source
-        where = ObjectRef(source.bucket, source.key)
         timings = run.timings
         logger.info(
             "recognising",
@@ -184,10 +201,12 @@ class ObjectProcessor:
         # X-Ray subsegments for the three phases a slow document can spend its time in.
         with tracer.provider.in_subsegment("## download"):
             download = storage.download(
-                self._s3, where, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
+                self._s3, source, version_id=source.version_id, max_bytes=self._settings.limits.max_object_bytes
             )
         timings.download_seconds = time.perf_counter() - clock
-        doc_type, pages = iter_pages(download.data, where, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi)
+        doc_type, pages = iter_pages(
+            download.data, source, limits=self._settings.limits, pdf_dpi=self._settings.pdf_dpi
+        )
         run.source = source = replace(
             source,
             etag=download.etag or source.etag,
@@ -196,12 +215,12 @@ class ObjectProcessor:
             content_type=doc_type.content_type,
         )
         # Before any page is read: a bad option fails the document, not after the OCR.
-        run.options = options_from_metadata(
+        run.options = options = options_from_metadata(
             download.metadata, self._settings.outputs, bucket=source.bucket, key=source.key
         )
-        page_results = []
+        page_results: list[document.PageResult] = []
         with tracer.provider.in_subsegment("## ocr"):
-            self._read_pages(pages, where, timings, page_results)
+            self._read_pages(pages, source, timings, page_results)
         timings.total_seconds = time.perf_counter() - run.started
         result = document.succeeded(
             source,
@@ -209,10 +228,10 @@ class ObjectProcessor:
             timings,
             page_results,
             run.request_id,
-            job_tag=run.options.job_tag,
-            outputs=output_keys(run.result_key, run.options.outputs),
+            job_tag=options.job_tag,
+            outputs=output_keys(run.result_key, options.outputs),
         )
-        sidecars = self._sidecars(run, result, download.data)
+        sidecars = self._sidecars(source, options, result, download.data)
         written = self._write(run, result, sidecars)
         line_count = sum(len(page.lines) for page in page_results)
         metrics.add_metric(name="DocumentsSucceeded", unit=MetricUnit.Count, value=1)
@@ -244,7 +263,13 @@ class ObjectProcessor:
             seconds=timings.total_seconds,
         )
 
-    def _read_pages(self, pages: Any, where: ObjectRef, timings: document.Timings, page_results: list[Any]) -> None:
+    def _read_pages(
+        self,
+        pages: Iterator[Image.Image],
+        where: ObjectRef,
+        timings: document.Timings,
+        page_results: list[document.PageResult],
+    ) -> None:
         while True:
             clock = time.perf_counter()
             image = next(pages, None)
@@ -252,19 +277,20 @@ class ObjectProcessor:
             if image is None:
                 break
             clock = time.perf_counter()
-            reading = self._read(image, where)
+            reading = self._read(image, len(page_results), where)
             timings.ocr_seconds += time.perf_counter() - clock
             page_results.append(_page_result(len(page_results), image, reading))
             del image  # one decoded page alive at a time
 
-    def _sidecars(self, run: _Run, result: dict[str, Any], source: bytes) -> list[Sidecar]:
-        kinds = [kind for kind in run.options.outputs if kind != "json"]
+    def _sidecars(
+        self, where: ObjectRef, options: ObjectOptions, result: dict[str, Any], source: bytes
+    ) -> list[Sidecar]:
+        kinds = [kind for kind in options.outputs if kind != "json"]
         if not kinds:
             return []
-        where = ObjectRef(run.source.bucket, run.source.key)
         with tracer.provider.in_subsegment("## outputs"):
             try:
-                rendered = outputs.render(result, source, run.source.content_type, kinds)
+                rendered = outputs.render(result, source, where.content_type, kinds)
             except outputs.RenderError as cause:
                 raise OutputNotRenderedError(
                     f"{', '.join(kinds)} could not be made: {cause}", bucket=where.bucket, key=where.key
@@ -281,22 +307,41 @@ class ObjectProcessor:
                 sidecars=sidecars,
             )
 
-    def _is_current(self, source: document.SourceInfo) -> bool:
+    def _is_current(self, source: ObjectRef) -> bool:
         """Whether the source's latest version is still the one this run read."""
         try:
-            head = storage.head(self._s3, ObjectRef(source.bucket, source.key))
+            head = storage.head(self._s3, source)
         except ObjectNotFoundError:
             return True  # deleted since: the result of what was there still stands
-        if source.version_id and head.get("VersionId"):
-            return head["VersionId"] == source.version_id
-        return not source.etag or storage.clean_etag(head.get("ETag")) == source.etag
+        latest = head.get("VersionId")
+        if source.version_id and latest:
+            return latest == source.version_id
+        return not source.etag or clean_etag(head.get("ETag")) == source.etag
 
-    def _read(self, image: Any, where: ObjectRef) -> PageReading:
+    def _read(self, image: Image.Image, index: int, where: ObjectRef) -> PageReading:
+        """A page the engine fails on is read once more, on the spot.
+
+        A fault of the moment passes the second time. The same failure twice is this page's
+        doing: the engine is deterministic, so every retry by the platform would fail it
+        again and the document would never get a result. It is the document's permanent
+        failure instead, with the engine's message. Deciding here, not from the platform's
+        attempt count, works the same everywhere: Lambda's async retries carry no count,
+        and the broker's delivery count does not reach the core. Anything but an
+        ``EngineError`` is a bug of ours and is not caught.
+        """
         try:
             return self._engine.read(image)
-        except Exception as cause:  # the engine is a black box: any crash in it may pass on a retry
+        except EngineError as first:
+            _out_of_memory_is_transient(first, where)
+            logger.warning(
+                "the engine failed on a page; reading it once more", extra={"page": index, "error": str(first)}
+            )
+        try:
+            return self._engine.read(image)
+        except EngineError as cause:
+            _out_of_memory_is_transient(cause, where)
             raise OcrEngineFailedError(
-                f"OCR engine failed: {type(cause).__name__}: {cause}", bucket=where.bucket, key=where.key
+                f"the OCR engine failed twice on page {index + 1}: {cause}", bucket=where.bucket, key=where.key
             ) from cause
 
     def _failed(self, run: _Run, error: PermanentError) -> Outcome:
@@ -342,7 +387,15 @@ class ObjectProcessor:
         )
 
 
-def _page_result(index: int, image: Any, reading: PageReading) -> document.PageResult:
+def _out_of_memory_is_transient(error: EngineError, where: ObjectRef) -> None:
+    """The host running out is not the document's fault: another instance or a later try may pass."""
+    if isinstance(error.__cause__, MemoryError):
+        raise EngineOutOfMemoryError(
+            f"the OCR engine ran out of memory: {error}", bucket=where.bucket, key=where.key
+        ) from error
+
+
+def _page_result(index: int, image: Image.Image, reading: PageReading) -> document.PageResult:
     width, height = image.size
     return document.PageResult(
         index=index,
@@ -359,9 +412,9 @@ def _page_result(index: int, image: Any, reading: PageReading) -> document.PageR
 class _Run:
     """One processing of one record: what it knows so far about the source and its timings."""
 
-    record: ObjectRecord
+    record: ObjectRecord  # as the event named it
     result_key: str
-    source: document.SourceInfo
+    source: ObjectRef  # the same object, as far as this run has learnt it
     attempt: int
     request_id: str | None
     timings: document.Timings = field(default_factory=document.Timings)

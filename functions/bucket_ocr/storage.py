@@ -12,12 +12,30 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import DocumentTooLargeError, ObjectNotFoundError, StorageRejectedError, StorageUnavailableError
+from bucket_ocr.events.records import ObjectRef, clean_etag
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef, HeadObjectOutputTypeDef, HeadObjectRequestTypeDef
+
+__all__ = [
+    "ACCESS_DENIED",
+    "KEY_NOT_FOUND",
+    "Download",
+    "clean_etag",  # the one etag cleaner lives with the object type; storage is where most callers meet it
+    "download",
+    "error_code",
+    "head",
+    "http_status",
+    "is_precondition_failure",
+    "is_refusal",
+    "storage_errors",
+]
 
 _GONE = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound"}
 # What S3 answers a HEAD of a key that is not there (the bucket is), and what it answers
@@ -95,16 +113,20 @@ def is_precondition_failure(error: ClientError) -> bool:
     return error_code(error) == "PreconditionFailed" or http_status(error) == 412
 
 
-def head(s3: Any, where: ObjectRef, version_id: str | None = None) -> dict[str, Any]:
+def head(s3: S3Client, where: ObjectRef, version_id: str | None = None) -> HeadObjectOutputTypeDef:
+    request: HeadObjectRequestTypeDef = {"Bucket": where.bucket, "Key": where.key}
+    if version_id:
+        request["VersionId"] = version_id
     with storage_errors(where, "HEAD source"):
-        extra = {"VersionId": version_id} if version_id else {}
-        return s3.head_object(Bucket=where.bucket, Key=where.key, **extra)
+        return s3.head_object(**request)
 
 
-def download(s3: Any, where: ObjectRef, *, version_id: str | None, max_bytes: int) -> Download:
+def download(s3: S3Client, where: ObjectRef, *, version_id: str | None, max_bytes: int) -> Download:
+    request: GetObjectRequestTypeDef = {"Bucket": where.bucket, "Key": where.key}
+    if version_id:
+        request["VersionId"] = version_id
     with storage_errors(where, "GET source"):
-        extra = {"VersionId": version_id} if version_id else {}
-        response = s3.get_object(Bucket=where.bucket, Key=where.key, **extra)
+        response = s3.get_object(**request)
         body = response["Body"]
         size = int(response.get("ContentLength") or 0)
         if size > max_bytes:
@@ -124,7 +146,3 @@ def download(s3: Any, where: ObjectRef, *, version_id: str | None, max_bytes: in
         size=len(data),
         metadata={name.lower(): value for name, value in (response.get("Metadata") or {}).items()},
     )
-
-
-def clean_etag(value: str | None) -> str | None:
-    return value.strip('"') if value else None

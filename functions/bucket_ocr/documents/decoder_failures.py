@@ -25,7 +25,7 @@ from PIL import Image
 from bucket_ocr.errors import CorruptDocumentError, ObjectError, PageTooLargeError, UnsupportedDocumentError
 
 if TYPE_CHECKING:
-    from bucket_ocr.documents.pages import ObjectRef
+    from bucket_ocr.events.records import ObjectRef
 
 DECODER_PACKAGES = frozenset({"PIL", "pypdfium2", "pypdfium2_raw"})
 # The decoders' wording when a file is valid but uses a variant they cannot decode.

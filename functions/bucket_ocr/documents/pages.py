@@ -7,7 +7,6 @@ import io
 import math
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageOps, ImageSequence
@@ -21,6 +20,7 @@ from bucket_ocr.errors import (
     TooManyPagesError,
     UnsupportedDocumentError,
 )
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.imaging import opaque_rgb
 from bucket_ocr.settings import Limits
 
@@ -32,12 +32,6 @@ _AXES_SWAPPED = {5, 6, 7, 8}  # EXIF orientations that turn the page a quarter
 _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _PER_INCH = {2: 1.0, 3: 2.54}  # ResolutionUnit inch, centimetre; 1 means no absolute unit
 _JFIF_ABSOLUTE_UNITS = {1, 2}  # dots per inch, per cm (Pillow converts both); 0 is an aspect ratio
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    bucket: str
-    key: str
 
 
 def iter_pages(
@@ -173,7 +167,8 @@ def _render_page(pdf: Any, index: int, scale: float, where: ObjectRef, limits: L
             _check_pixels((round(width * scale), round(height * scale)), index, where, limits)
             bitmap = page.render(scale=scale, may_draw_forms=True)
             try:
-                return bitmap.to_pil().convert("RGB")
+                rendered: Image.Image = bitmap.to_pil()
+                return rendered.convert("RGB")
             finally:
                 bitmap.close()  # PDFium's buffer goes at once, not whenever the GC runs
         finally:

@@ -16,11 +16,11 @@ from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
 from aws_lambda_powertools.utilities.data_classes.s3_batch_operation_event import S3BatchOperationTask
 
 from bucket_ocr.errors import MalformedEventError
-from bucket_ocr.events.records import ObjectRecord
+from bucket_ocr.events.records import ObjectRecord, Origin
 
 SCHEMA_VERSIONS = ("1.0", "2.0")
 ResultCode = Literal["Succeeded", "TemporaryFailure", "PermanentFailure"]
-ORIGIN = "s3-batch"
+ORIGIN: Origin = "s3-batch"
 
 
 def is_batch_operation(payload: Mapping[str, Any]) -> bool:
@@ -70,7 +70,9 @@ def parse_batch_operation(payload: Mapping[str, Any]) -> BatchInvocation:
         )
     if not isinstance(tasks, list) or not isinstance(invocation_id, str):
         raise MalformedEventError("an S3 Batch Operations invocation needs an invocationId and a list of tasks")
-    job = payload.get("job") if isinstance(payload.get("job"), Mapping) else {}
+    job = payload.get("job")
+    if not isinstance(job, Mapping):
+        job = {}
     job_id = job.get("id")
     arguments = job.get("userArguments") or {}
     return BatchInvocation(
@@ -78,7 +80,11 @@ def parse_batch_operation(payload: Mapping[str, Any]) -> BatchInvocation:
         invocation_id=invocation_id,
         job_id=job_id,
         user_arguments=dict(arguments) if isinstance(arguments, Mapping) else {},
-        tasks=[_task(S3BatchOperationTask(task), job_id, invocation_id) for task in tasks if isinstance(task, Mapping)],
+        tasks=[
+            _task(S3BatchOperationTask(dict(task)), job_id, invocation_id)
+            for task in tasks
+            if isinstance(task, Mapping)
+        ],
     )
 
 

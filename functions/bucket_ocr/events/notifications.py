@@ -9,9 +9,9 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Event
 
 from bucket_ocr.errors import MalformedEventError
-from bucket_ocr.events.records import ObjectRecord
+from bucket_ocr.events.records import ObjectRecord, Origin, clean_etag
 
-OBJECT_SOURCES = {"aws:s3": "s3", "minio:s3": "minio"}
+OBJECT_SOURCES: dict[str, Origin] = {"aws:s3": "s3", "minio:s3": "minio"}
 
 
 def from_s3_notification(payload: Mapping[str, Any]) -> list[ObjectRecord]:
@@ -35,7 +35,7 @@ def from_s3_notification(payload: Mapping[str, Any]) -> list[ObjectRecord]:
                     event_name=record.event_name,
                     origin=origin,
                     version_id=s3.get_object.get("versionId") or None,
-                    etag=_etag(s3.get_object.get("eTag")),
+                    etag=clean_etag(s3.get_object.get("eTag")),
                     size=s3.get_object.get("size"),
                     sequencer=s3.get_object.get("sequencer") or None,
                     raw=record.raw_event,
@@ -60,7 +60,7 @@ def from_eventbridge(payload: Mapping[str, Any]) -> list[ObjectRecord]:
                 event_name=event.detail_type,
                 origin="eventbridge",
                 version_id=obj.get("version-id") or None,
-                etag=_etag(obj.get("etag")),
+                etag=clean_etag(obj.get("etag")),
                 size=obj.get("size"),
                 sequencer=obj.get("sequencer") or None,
                 raw=event.raw_event,
@@ -84,7 +84,3 @@ def from_direct(payload: Mapping[str, Any]) -> list[ObjectRecord]:
             raw=dict(payload),
         )
     ]
-
-
-def _etag(value: Any) -> str | None:
-    return value.strip('"') if isinstance(value, str) and value else None

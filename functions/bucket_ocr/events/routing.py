@@ -63,9 +63,8 @@ def records_from_payload(payload: Any) -> list[ObjectRecord]:
     if kind is EventKind.S3_NOTIFICATION:
         return notifications.from_s3_notification(payload)
     if kind is EventKind.EVENTBRIDGE:
-        if payload.get("detail-type") != "Object Created":
-            # Deletions, restores and tagging come as other detail types: nothing to read.
-            return [_eventbridge_other(payload)]
+        # Deletions, restores and tagging come as other detail types of the same shape;
+        # whether one asks for OCR is ObjectRecord.is_creation's to say.
         return notifications.from_eventbridge(payload)
     if kind is EventKind.DIRECT:
         return notifications.from_direct(payload)
@@ -83,6 +82,20 @@ def records_from_sqs_body(body: str) -> list[ObjectRecord]:
     return records_from_payload(parse_json(body, what="SQS message body"))
 
 
+def records_in(payload: Any) -> list[ObjectRecord]:
+    """Every object record an event names, those in an SQS batch's messages too: for
+    callers that only look (logs, journals). Whatever is wrong with it raises ``EventError``."""
+    if classify(payload) is not EventKind.SQS_BATCH:
+        return records_from_payload(payload)
+    records = []
+    for message in payload["Records"]:
+        body = message.get("body") if isinstance(message, Mapping) else None
+        if not isinstance(body, str):
+            raise MalformedEventError("an SQS message lacks its body")
+        records.extend(records_from_sqs_body(body))
+    return records
+
+
 def parse_json(text: str, *, what: str) -> Any:
     try:
         return json.loads(text)
@@ -91,19 +104,12 @@ def parse_json(text: str, *, what: str) -> Any:
 
 
 def _sns_messages(payload: Mapping[str, Any]) -> list[Any]:
-    if "Records" in payload:
-        envelopes = [record.get("Sns", {}) for record in payload["Records"]]
-    else:
-        envelopes = [payload]
-    return [parse_json(envelope.get("Message"), what="SNS message") for envelope in envelopes]
-
-
-def _eventbridge_other(payload: Mapping[str, Any]) -> ObjectRecord:
-    detail = payload.get("detail") or {}
-    return ObjectRecord(
-        bucket=(detail.get("bucket") or {}).get("name", ""),
-        key=(detail.get("object") or {}).get("key", ""),
-        event_name=str(payload.get("detail-type")),
-        origin="eventbridge",
-        raw=dict(payload),
-    )
+    wrappers = payload.get("Records", [{"Sns": payload}])
+    envelopes = [wrapper.get("Sns") if isinstance(wrapper, Mapping) else None for wrapper in wrappers]
+    messages = []
+    for envelope in envelopes:
+        message = envelope.get("Message") if isinstance(envelope, Mapping) else None
+        if not isinstance(message, str):
+            raise MalformedEventError("an SNS notification lacks its Message")
+        messages.append(parse_json(message, what="SNS message"))
+    return messages

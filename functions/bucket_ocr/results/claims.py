@@ -23,14 +23,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import DocumentBusyError
+from bucket_ocr.events.records import ObjectRef, clean_etag
 from bucket_ocr.observability import logger
-from bucket_ocr.storage import KEY_NOT_FOUND, clean_etag, error_code, is_precondition_failure, storage_errors
+from bucket_ocr.storage import KEY_NOT_FOUND, error_code, is_precondition_failure, storage_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 CLAIMS_FOLDER = ".claims/"
 # Storage that is away for a moment (a MinIO restart) should not leave the claim to
@@ -65,7 +72,7 @@ class VersionIdentity:
 
 
 class ClaimStore:
-    def __init__(self, s3: Any, bucket: str, prefix: str, *, times: ClaimTimes = ClaimTimes()):
+    def __init__(self, s3: S3Client, bucket: str, prefix: str, *, times: ClaimTimes = ClaimTimes()):
         self._s3 = s3
         self._bucket = bucket
         # Under the results prefix, so a results bucket that is also a source bucket
@@ -152,7 +159,7 @@ class ClaimStore:
 class _Lease:
     """Renews a claim on a background thread until released; stops if someone took it over."""
 
-    def __init__(self, s3: Any, where: ObjectRef, etag: str, body: bytes, *, interval: float):
+    def __init__(self, s3: S3Client, where: ObjectRef, etag: str, body: bytes, *, interval: float):
         self._s3 = s3
         self._where = where
         self._etag = etag
@@ -176,7 +183,7 @@ class _Lease:
                 answer = self._s3.put_object(
                     Bucket=self._where.bucket, Key=self._where.key, Body=self._body, IfMatch=f'"{self._etag}"'
                 )
-                self._etag = clean_etag(answer["ETag"])
+                self._etag = clean_etag(answer["ETag"]) or self._etag
             except ClientError as error:
                 if is_precondition_failure(error) or error_code(error) == "NoSuchKey":
                     self._lost = True
@@ -210,8 +217,8 @@ class _Lease:
                 time.sleep(pause)
 
 
-def _server_now(response: dict[str, Any]) -> float:
-    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+def _server_now(response: HeadObjectOutputTypeDef) -> float:
+    date = response["ResponseMetadata"]["HTTPHeaders"].get("date")
     if date:
         return email.utils.parsedate_to_datetime(date).timestamp()
     return time.time()  # a server that sends no Date header: local and server time agree

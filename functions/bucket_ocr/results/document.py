@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+from bucket_ocr.events.records import ObjectRef
+
+Status = Literal["succeeded", "failed"]
 SCHEMA_VERSION = "1.1"
 PAGE_SEPARATOR = "\n\n"
 
 
-@dataclass(frozen=True)
-class SourceInfo:
-    bucket: str
-    key: str
-    version_id: str | None = None
-    etag: str | None = None
-    size: int | None = None
-    content_type: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "bucket": self.bucket,
-            "key": self.key,
-            "version_id": self.version_id,
-            "etag": self.etag,
-            "size": self.size,
-            "content_type": self.content_type,
-        }
+# The result's source is the object itself; the old name stays for callers not yet moved
+# (completion and output tests, the benchmark's).
+SourceInfo = ObjectRef
 
 
 @dataclass
@@ -119,7 +107,7 @@ def _ratio(pixels: float, size: int) -> float:
 
 
 def succeeded(
-    source: SourceInfo,
+    source: ObjectRef,
     engine: dict[str, Any],
     timings: Timings,
     pages: list[PageResult],
@@ -143,7 +131,7 @@ def succeeded(
 
 
 def failed(
-    source: SourceInfo,
+    source: ObjectRef,
     engine: dict[str, Any],
     timings: Timings,
     error: BaseException,
@@ -166,7 +154,9 @@ def failed(
     )
 
 
-def _document(status: str, source: SourceInfo, engine: dict[str, Any], timings: Timings, **rest: Any) -> dict[str, Any]:
+def _document(
+    status: Status, source: ObjectRef, engine: dict[str, Any], timings: Timings, **rest: Any
+) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "status": status,

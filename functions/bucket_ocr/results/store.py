@@ -16,21 +16,24 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import StorageUnavailableError
+from bucket_ocr.events.records import ObjectRef, clean_etag
 from bucket_ocr.observability import logger
 from bucket_ocr.storage import (
     ACCESS_DENIED,
     KEY_NOT_FOUND,
-    clean_etag,
     error_code,
     is_precondition_failure,
     storage_errors,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import PutObjectRequestTypeDef
 
 _ETAG = "source-etag"
 _VERSION = "source-version-id"
@@ -90,7 +93,7 @@ def output_keys(result_key: str, kinds: Sequence[str]) -> dict[str, str]:
 
 
 class ResultStore:
-    def __init__(self, s3: Any, bucket: str):
+    def __init__(self, s3: S3Client, bucket: str):
         self._s3 = s3
         self._bucket = bucket
         self._warned_access_denied = False
@@ -182,17 +185,20 @@ class ResultStore:
                         ContentType=sidecar.content_type,
                         Metadata=metadata,
                     )
-                condition = {"IfMatch": f'"{there.etag}"'} if there is not None and there.etag else {"IfNoneMatch": "*"}
+                request: PutObjectRequestTypeDef = {
+                    "Bucket": self._bucket,
+                    "Key": result_key,
+                    "Body": body,
+                    "ContentType": "application/json; charset=utf-8",
+                    "Metadata": metadata,
+                }
+                if there is not None and there.etag:
+                    request["IfMatch"] = f'"{there.etag}"'
+                else:
+                    request["IfNoneMatch"] = "*"
                 try:
                     # The JSON goes last: its presence is what marks the object as done.
-                    self._s3.put_object(
-                        Bucket=self._bucket,
-                        Key=result_key,
-                        Body=body,
-                        ContentType="application/json; charset=utf-8",
-                        Metadata=metadata,
-                        **condition,
-                    )
+                    self._s3.put_object(**request)
                 except ClientError as error:
                     # Another run wrote (or removed) the result since we looked: look again.
                     if is_precondition_failure(error) or error_code(error) in {
