@@ -16,7 +16,8 @@ from botocore.awsrequest import AWSResponse
 from bucket_ocr.app import OcrApp
 from bucket_ocr.clients import make_clients
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
-from tests.functional.test_function_on_moto import LINES, _RawBody, png, s3_event
+from tests.fast.helpers import RawBody, s3_event
+from tests.functional.test_function_on_moto import LINES, png
 from tests.support.lambda_context import LambdaContext
 
 pytestmark = pytest.mark.functional
@@ -65,7 +66,7 @@ def in_thread(app: OcrApp, event: dict[str, Any]) -> tuple[threading.Thread, dic
     def run():
         try:
             answer["response"] = app.handle(event, LambdaContext())
-        except BaseException as error:  # surfaced by the test's assertions
+        except BaseException as error:  # noqa: BLE001 - whatever the thread met is handed to the test to assert on
             answer["error"] = error
 
     thread = threading.Thread(target=run, daemon=True)
@@ -202,7 +203,7 @@ def refuse(s3_client, operation: str, key_fragment: str, status: int, code: str)
         if key_fragment not in request.url:
             return None
         body = f"<Error><Code>{code}</Code><Message>refused by the test</Message></Error>".encode()
-        return AWSResponse(request.url, status, {}, _RawBody(body))
+        return AWSResponse(request.url, status, {}, RawBody(body))
 
     s3_client.meta.events.register(f"before-send.s3.{operation}", respond)
 
@@ -268,7 +269,7 @@ def test_a_result_write_that_fails_for_a_moment_is_tried_again_without_reading_a
         if "brief-outage.png.json" in request.url and len(refusals) < 6:
             refusals.append(request.url)
             body = b"<Error><Code>ServiceUnavailable</Code><Message>back in a moment</Message></Error>"
-            return AWSResponse(request.url, 503, {}, _RawBody(body))
+            return AWSResponse(request.url, 503, {}, RawBody(body))
         return None
 
     app.processor._s3.meta.events.register("before-send.s3.PutObject", unavailable)

@@ -30,8 +30,8 @@ def page(width=120, height=80, colour="white"):
     return Image.new("RGB", (width, height), colour)
 
 
-def pages_of(data, limits=Limits(), dpi=150):
-    doc_type, pages = iter_pages(data, WHERE, limits=limits, pdf_dpi=dpi)
+def pages_of(data, limits=None, dpi=150):
+    doc_type, pages = iter_pages(data, WHERE, limits=limits or Limits(), pdf_dpi=dpi)
     return doc_type, list(pages)
 
 
@@ -56,7 +56,7 @@ def test_pdf_header_after_leading_junk_is_still_a_pdf():
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP"])
 def test_single_image_decodes_to_one_rgb_page(fmt):
-    doc_type, pages = pages_of(encode(page(64, 32), fmt))
+    _, pages = pages_of(encode(page(64, 32), fmt))
     assert [p.size for p in pages] == [(64, 32)]
     assert pages[0].mode == "RGB"
 
@@ -203,12 +203,18 @@ def test_exif_orientation_is_honoured():
     assert pages[0].size == (100, 200)
 
 
-def test_pages_are_decoded_lazily():
-    frames = [page(), page(), page()]
-    data = encode(frames[0], "TIFF", save_all=True, append_images=frames[1:])
-    _, pages = iter_pages(data, WHERE, limits=Limits(), pdf_dpi=150)
-    first = next(pages)
-    assert first.size == (120, 80)  # the rest are not decoded until asked for
+@pytest.mark.parametrize("fmt", ["TIFF", "PDF"])
+def test_pages_are_decoded_lazily(fmt):
+    # Given a document whose last page is over the pixel limit
+    frames = [page(120, 80), page(120, 80), page(400, 400)]
+    options = {"resolution": 150} if fmt == "PDF" else {}
+    data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], **options)
+    # When its pages are asked for one by one
+    _, pages = iter_pages(data, WHERE, limits=Limits(max_page_pixels=200 * 200), pdf_dpi=150)
+    # Then the first two come out before the last is looked at: nothing is decoded ahead
+    assert [next(pages).width, next(pages).width] == [120, 120]
+    with pytest.raises(PageTooLargeError, match="page 3"):
+        next(pages)
 
 
 def test_unknown_bytes_are_unsupported_with_bucket_and_key():
@@ -288,7 +294,7 @@ def test_a_broken_later_frame_is_a_named_error_about_that_page(break_it):
     data = break_it(animated_png(), second_frame_control(animated_png()))
 
     # when its pages are read, then the first comes and the second is a named permanent error
-    doc_type, pages = iter_pages(data, WHERE, limits=Limits(), pdf_dpi=150)
+    _, pages = iter_pages(data, WHERE, limits=Limits(), pdf_dpi=150)
     assert next(pages).size == (64, 64)
     with pytest.raises(
         CorruptDocumentError, match=r"^page 2 cannot be decoded: .+ \(s3://in/docs/scan.bin\)$"

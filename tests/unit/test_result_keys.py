@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bucket_ocr.results.keys import result_key_for
@@ -21,8 +25,31 @@ def test_distinct_keys_never_share_a_result():
     assert len(results) == len(keys)
 
 
-def test_result_key_is_deterministic():
-    assert result_key_for("p/", "b", "k.png") == result_key_for("p/", "b", "k.png")
+KEYS_TO_PIN = ["k.png", "a/../b c+%.pdf", "x" * 1020]
+PINNED = [
+    "p/b/k.png.json",
+    "p/b/a/%2E%2E/b c+%25.pdf.json",
+    "p/b/" + "x" * (1024 - len("p/b/") - len("%~") - 32 - len(".json")) + "%~5d86b94a6e621abcb701867f130f52c4.json",
+]
+
+
+def test_result_key_is_deterministic_across_processes():
+    # Given keys that are kept, escaped, and shortened with a hash
+    # When their result keys are made here and in processes with other hash seeds
+    script = f"from bucket_ocr.results.keys import result_key_for; print([result_key_for('p/', 'b', k) for k in {KEYS_TO_PIN!r}])"
+    elsewhere = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    # Then every process makes the same keys, and they are the ones results were stored under
+    assert elsewhere == {repr(PINNED)}
+    assert [result_key_for("p/", "b", key) for key in KEYS_TO_PIN] == PINNED
 
 
 def test_control_characters_are_escaped():
