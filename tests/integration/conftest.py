@@ -16,7 +16,6 @@ import io
 import itertools
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,12 +32,13 @@ for source_root in (ROOT / "functions", ROOT / "local"):
 from bucket_ocr_local import journal  # noqa: E402
 from bucket_ocr_local.binaries import find_binary  # noqa: E402
 from bucket_ocr_local.errors import BinaryNotFoundError  # noqa: E402
-from bucket_ocr_local.models_cache import ensure_models  # noqa: E402
 from bucket_ocr_local.processes import wait_for  # noqa: E402
 from bucket_ocr_local.samples import render_page  # noqa: E402
 from bucket_ocr_local.spec import StackSpec  # noqa: E402
 from bucket_ocr_local.stack import LocalStack, StackOptions  # noqa: E402
+from bucket_ocr_local.stores.rabbitmq_server import RabbitMQServer  # noqa: E402
 from tests.support.failing_objects import FLAG_DIR_VARIABLE  # noqa: E402
+from tests.support.models_fixture import built_models_dir  # noqa: E402, F401  (session fixture)
 from tests.support.rabbitmq import require_rabbitmq_server  # noqa: E402
 from tests.support.servers import require  # noqa: E402
 
@@ -91,8 +91,9 @@ def invocations_of(spec: StackSpec, bucket: str, key: str) -> list[dict[str, Any
 
 
 @pytest.fixture(scope="session")
-def models_dir() -> Path:
-    return ensure_models()
+def models_dir(built_models_dir: Path) -> Path:  # noqa: F811  (the imported fixture, by name)
+    """The session's models dir (tests/support/models_fixture.py), by this tier's name for it."""
+    return built_models_dir
 
 
 @pytest.fixture
@@ -113,6 +114,17 @@ def start_stack(tmp_path: Path, models_dir: Path) -> Iterator[Callable[..., Loca
     yield start
     for stack in reversed(stacks):
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQServer]:
+    """A RabbitMQ of the test module's own, for tests of the broker side without a stack."""
+    require_rabbitmq_server()
+    server = RabbitMQServer(tmp_path_factory.mktemp("broker")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -162,8 +174,3 @@ def minio_bucket(minio_stack: LocalStack) -> str:
     bucket = unique_name("in")
     minio_stack.add_input_bucket(bucket)
     return bucket
-
-
-def settle(seconds: float) -> None:
-    """A pause where the thing under test is an absence (no second result, no event)."""
-    time.sleep(seconds)
