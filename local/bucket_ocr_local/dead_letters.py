@@ -21,10 +21,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from bucket_ocr.storage import error_code
 from bucket_ocr_local.spec import StackSpec
 
 # Long enough to page through the whole SQS queue without meeting a message twice.
 PEEK_VISIBILITY_SECONDS = 30
+# What SQS answers a visibility change on a message no longer held: deleted (AWS says
+# InvalidParameterValue, moto ReceiptHandleIsInvalid) or already visible again.
+LETTER_GONE = frozenset(
+    {
+        "ReceiptHandleIsInvalid",
+        "InvalidParameterValue",
+        "MessageNotInflight",
+        "AWS.SimpleQueueService.MessageNotInflight",
+    }
+)
 
 
 @dataclass
@@ -154,8 +167,10 @@ class _SqsBox(DeadLetterBox):
                 self._sqs.change_message_visibility(
                     QueueUrl=self._spec.dead_letter_queue_url, ReceiptHandle=letter.handle, VisibilityTimeout=0
                 )
-            except self._sqs.exceptions.ClientError:
-                pass  # deleted meanwhile (a concurrent redrive): nothing to put back
+            except ClientError as error:
+                if error_code(error) not in LETTER_GONE:
+                    raise  # the queue or the caller's rights are wrong: not something to pass over
+                # deleted meanwhile (a concurrent redrive), or back already: nothing to put back
 
 
 class _AmqpBox(DeadLetterBox):

@@ -38,13 +38,11 @@ def entries(work_dir: Path | str) -> list[dict[str, Any]]:
 
 def objects_in(event: Any) -> list[dict[str, str]]:
     """The (bucket, key) pairs an event names, decoded by the function's own parser."""
-    from bucket_ocr.events.routing import EventKind, classify, records_from_payload, records_from_sqs_body
+    from bucket_ocr.errors import EventError
+    from bucket_ocr.events.routing import records_in
 
     try:
-        if classify(event) is EventKind.SQS_BATCH:
-            records = [r for message in event["Records"] for r in records_from_sqs_body(message["body"])]
-        else:
-            records = records_from_payload(event)
-    except Exception:  # a malformed event names no object; the function reports the error
+        records = records_in(event)
+    except EventError:  # a malformed event names no object; the function reports the error
         return []
     return [{"bucket": r.bucket, "key": r.key} for r in records]
