@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bucket_ocr.errors import InvalidObjectOptionsError
 from bucket_ocr.outputs import KINDS as OUTPUT_KINDS
+from bucket_ocr.outputs import OutputKind
 
 JOB_TAG_KEY = "ocr-job-tag"
 OUTPUTS_KEY = "ocr-outputs"
@@ -27,10 +28,10 @@ class InvalidOutputsError(ValueError):
 @dataclass(frozen=True)
 class ObjectOptions:
     job_tag: str | None
-    outputs: tuple[str, ...]  # always holds "json": the result document is the record of the run
+    outputs: tuple[OutputKind, ...]  # always holds "json": the result document is the record of the run
 
 
-def parse_outputs(raw: str) -> tuple[str, ...]:
+def parse_outputs(raw: str) -> tuple[OutputKind, ...]:
     """``"pdf, hocr"`` -> ``("json", "hocr", "pdf")``: known kinds, in a fixed order, json always."""
     wanted = {part.strip().lower() for part in raw.split(",") if part.strip()}
     unknown = sorted(wanted - set(OUTPUT_KINDS))
@@ -42,7 +43,7 @@ def parse_outputs(raw: str) -> tuple[str, ...]:
 
 
 def options_from_metadata(
-    metadata: Mapping[str, str], default_outputs: tuple[str, ...], *, bucket: str, key: str
+    metadata: Mapping[str, str], default_outputs: tuple[OutputKind, ...], *, bucket: str, key: str
 ) -> ObjectOptions:
     job_tag = metadata.get(JOB_TAG_KEY)
     if job_tag is not None and not _JOB_TAG.fullmatch(job_tag):

@@ -31,7 +31,7 @@ from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics,
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
 from bucket_ocr.results.keys import result_key_for
-from bucket_ocr.results.store import ExistingResult, ResultStore, Sidecar, output_keys
+from bucket_ocr.results.store import ExistingResult, ResultStore, output_keys
 from bucket_ocr.settings import Settings
 
 if TYPE_CHECKING:
@@ -284,7 +284,7 @@ class ObjectProcessor:
 
     def _sidecars(
         self, where: ObjectRef, options: ObjectOptions, result: dict[str, Any], source: bytes
-    ) -> list[Sidecar]:
+    ) -> list[outputs.Rendered]:
         kinds = [kind for kind in options.outputs if kind != "json"]
         if not kinds:
             return []
@@ -295,9 +295,9 @@ class ObjectProcessor:
                 raise OutputNotRenderedError(
                     f"{', '.join(kinds)} could not be made: {cause}", bucket=where.bucket, key=where.key
                 ) from cause
-        return [Sidecar(item.suffix, item.body, item.content_type) for item in rendered.values()]
+        return list(rendered.values())
 
-    def _write(self, run: _Run, result: dict[str, Any], sidecars: Sequence[Sidecar] = ()) -> bool:
+    def _write(self, run: _Run, result: dict[str, Any], sidecars: Sequence[outputs.Rendered] = ()) -> bool:
         with tracer.provider.in_subsegment("## upload"):
             return self._results.put(
                 run.result_key,

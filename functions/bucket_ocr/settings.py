@@ -10,12 +10,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import ConfigurationError
 from bucket_ocr.models.bundles import DEFAULT_BUNDLE
 from bucket_ocr.object_options import InvalidOutputsError, parse_outputs
+
+if TYPE_CHECKING:
+    from bucket_ocr.outputs import OutputKind
+
+Orientation = Literal["auto", "off"]
 
 REQUIRED_VARIABLES = ("OCR_RESULTS_BUCKET", "OCR_DEAD_LETTER_QUEUE_URL", "OCR_MODELS_DIR")
 
@@ -42,14 +48,14 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     # What is written beside each result (object_options.OUTPUT_KINDS); an object's
     # x-amz-meta-ocr-outputs overrides it for that object.
-    outputs: tuple[str, ...] = ("json",)
+    outputs: tuple[OutputKind, ...] = ("json",)
     # Where completion events go (completion/): nowhere, EventBridge or a RabbitMQ exchange.
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     s3_endpoint_url: str | None = None
     sqs_endpoint_url: str | None = None
     cache_dir: Path = Path("/tmp/bucket-ocr")
     det_limit_side_len: int = 960
-    orientation: str = "auto"  # "auto": turn sideways and upside-down pages upright; "off"
+    orientation: Orientation = "auto"  # "auto": turn sideways and upside-down pages upright
     # The claim that keeps two deliveries of one upload from both running OCR (results/claims.py).
     claim_lease_seconds: int = 10
     claim_wait_seconds: int = 300
@@ -77,7 +83,7 @@ class Settings:
             sqs_endpoint_url=env.optional("OCR_SQS_ENDPOINT_URL"),
             cache_dir=Path(env.text("OCR_CACHE_DIR", "/tmp/bucket-ocr")),
             det_limit_side_len=env.integer("OCR_DET_LIMIT_SIDE_LEN", 960, low=32, high=8192),
-            orientation=env.choice("OCR_ORIENTATION", "auto", ("auto", "off")),
+            orientation="off" if env.choice("OCR_ORIENTATION", "auto", ("auto", "off")) == "off" else "auto",
             claim_lease_seconds=env.integer("OCR_CLAIM_LEASE_SECONDS", 10, low=3, high=3600),
             claim_wait_seconds=env.integer("OCR_CLAIM_WAIT_SECONDS", 300, low=0, high=86400),
         )
@@ -103,7 +109,7 @@ class Settings:
         return bucket == self.results_bucket and key.startswith(self.results_prefix)
 
 
-def _outputs(env: EnvironmentReader) -> tuple[str, ...]:
+def _outputs(env: EnvironmentReader) -> tuple[OutputKind, ...]:
     try:
         outputs = parse_outputs(env.text("OCR_OUTPUTS", "json"))
     except InvalidOutputsError as error:

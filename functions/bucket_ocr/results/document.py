@@ -7,10 +7,14 @@ normalised geometry per line), so a reader of 1.0 goes on working unchanged.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bucket_ocr.events.records import ObjectRef
+
+if TYPE_CHECKING:
+    from bucket_ocr.outputs import OutputKind
 
 Status = Literal["succeeded", "failed"]
 SCHEMA_VERSION = "1.1"
@@ -113,7 +117,7 @@ def succeeded(
     pages: list[PageResult],
     request_id: str | None,
     *,
-    outputs: dict[str, str],
+    outputs: Mapping[OutputKind, str],
     job_tag: str | None = None,
 ) -> dict[str, Any]:
     return _document(
@@ -137,7 +141,7 @@ def failed(
     error: BaseException,
     request_id: str | None,
     *,
-    outputs: dict[str, str],
+    outputs: Mapping[OutputKind, str],
     job_tag: str | None = None,
 ) -> dict[str, Any]:
     return _document(
@@ -169,5 +173,5 @@ def _document(
         "processed_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         "request_id": rest["request_id"],
         "job_tag": rest["job_tag"],
-        "outputs": rest["outputs"],
+        "outputs": dict(rest["outputs"]),
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from bucket_ocr.errors import StorageUnavailableError
 from bucket_ocr.events.records import ObjectRef, clean_etag
 from bucket_ocr.observability import logger
+from bucket_ocr.outputs import OutputKind, Rendered, output_key
 from bucket_ocr.storage import (
     ACCESS_DENIED,
     KEY_NOT_FOUND,
@@ -74,22 +75,9 @@ def sequencer_order(sequencer: str | None) -> int:
         return -1
 
 
-@dataclass(frozen=True)
-class Sidecar:
-    """An output written beside the result JSON (text, searchable PDF, hOCR)."""
-
-    suffix: str  # ".txt", ".pdf", ".hocr"
-    body: bytes
-    content_type: str
-
-
-def sidecar_key(result_key: str, suffix: str) -> str:
-    return result_key.removesuffix(".json") + suffix
-
-
-def output_keys(result_key: str, kinds: Sequence[str]) -> dict[str, str]:
+def output_keys(result_key: str, kinds: Iterable[OutputKind]) -> dict[OutputKind, str]:
     """Where each output kind of a result goes: ``{"json": result_key, "pdf": "….pdf", ...}``."""
-    return {kind: result_key if kind == "json" else sidecar_key(result_key, f".{kind}") for kind in kinds}
+    return {kind: output_key(result_key, kind) for kind in kinds}
 
 
 class ResultStore:
@@ -129,7 +117,7 @@ class ResultStore:
         *,
         sequencer: str | None = None,
         source_is_current: Callable[[], bool] = lambda: True,
-        sidecars: Sequence[Sidecar] = (),
+        sidecars: Sequence[Rendered] = (),
     ) -> bool:
         """Writes the result (and its sidecars, before it) unless a later one is there or the source has a newer version.
 
@@ -153,7 +141,7 @@ class ResultStore:
         document: dict[str, Any],
         sequencer: str | None,
         source_is_current: Callable[[], bool],
-        sidecars: Sequence[Sidecar],
+        sidecars: Sequence[Rendered],
     ) -> bool:
         source = document["source"]
         # S3 metadata is ASCII only; etags, version ids and sequencers are, keys are not,
@@ -180,7 +168,7 @@ class ResultStore:
                 for sidecar in sidecars:
                     self._s3.put_object(
                         Bucket=self._bucket,
-                        Key=sidecar_key(result_key, sidecar.suffix),
+                        Key=output_key(result_key, sidecar.kind),
                         Body=sidecar.body,
                         ContentType=sidecar.content_type,
                         Metadata=metadata,
