@@ -235,7 +235,12 @@ def test_a_marker_is_named_after_the_object_version_under_the_results_prefix():
     assert len(others | {marker_key("ocr/", identity)}) == 4
 
 
-def test_an_unpublished_event_is_a_transient_error_naming_the_object():
-    error = EventNotPublishedError("completion event not published", bucket="in", key="a.png")
-    assert isinstance(error, TransientError) and "s3://in/a.png" in str(error)
-    assert type(error).__name__.endswith("Error")
+def test_an_unpublished_event_is_a_transient_error_naming_the_object_the_destination_and_why():
+    # given the event of a result
+    event = event_from_result(a_succeeded_result(), results_bucket="out", result_key=OUTPUTS["json"])
+    # when a publisher could not hand it over
+    error = EventNotPublishedError.of(event, "EventBridge bus 'ocr'", "ThrottlingException: slow down")
+    # then the delivery is retried, and the message says what, where and why
+    assert isinstance(error, TransientError)
+    assert (error.bucket, error.key) == ("in", "scans/a b.png")
+    assert "EventBridge bus 'ocr'" in str(error) and "ThrottlingException: slow down" in str(error)

@@ -592,6 +592,9 @@ def test_inherited_resources_and_rotation_are_kept() -> None:
     assert image_streams(pdf_bytes) == image_streams(source)  # the image still found
     assert tokens(extracted_pages(pdf_bytes)[0]) == tokens(doc["text"])
     assert_words_in_their_boxes(pdf_bytes, doc["pages"])
+    # and the page, which now has resources of its own (our font), still reaches its image
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        assert len(pdf.pages[0].obj.Resources.XObject) == 1
 
 
 def test_an_encrypted_pdf_that_opens_without_a_password_stays_encrypted_with_its_permissions() -> None:

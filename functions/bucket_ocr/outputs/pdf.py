@@ -59,7 +59,9 @@ def _overlay(pages: list[Page], source: bytes) -> bytes:
         for pdf_page, layer in zip(pdf.pages, layers, strict=True):
             if not layer:
                 continue
-            _keep_inherited_resources(pdf_page)
+            # A page may take /Resources from the page tree, which a /Resources of its own
+            # would hide; qpdf pushes inherited ones down onto each page as it lists them,
+            # so the font joins them (test_inherited_resources_and_rotation_are_kept).
             pdf_page.add_resource(font_object, Name.Font, font, replace_existing=False)
             # The page's own content in q/Q, so a transformation or clip it leaves set
             # does not move or hide ours; its streams themselves stay as they are.
@@ -68,15 +70,6 @@ def _overlay(pages: list[Page], source: bytes) -> bytes:
             # token apart from whatever the page's last stream ends with.
             pdf_page.contents_add(_flate(pdf, b"\n" + content_stream([instruction("Q"), *layer])))
         return _saved(pdf)
-
-
-def _keep_inherited_resources(pdf_page: pikepdf.Page) -> None:
-    # A page may take /Resources from the page tree; giving it a /Resources of its own
-    # (which adding the font does) would hide those, so copy them onto the page first.
-    if Name.Resources not in pdf_page.obj:
-        inherited = pdf_page.get_resources()
-        if inherited is not None:
-            pdf_page.obj.Resources = Dictionary({key: value for key, value in inherited.items()})
 
 
 def _from_images(pages: list[Page], source: bytes) -> bytes:
