@@ -36,7 +36,7 @@ def bench_run(built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
             "--pages", "1", "--contestants", ",".join(contestants), "--kinds", "rotated",
             "--cold-starts", "1", "--pdf-pages", "2", "--soak-pages", "2", "--throughput-pages", "2",
         ],
-        capture_output=True, text=True, env=env, timeout=1500, cwd=ROOT,
+        capture_output=True, text=True, env=env, timeout=1500, cwd=ROOT, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return out, contestants

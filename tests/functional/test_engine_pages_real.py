@@ -58,13 +58,13 @@ def test_each_word_comes_back_with_a_box_over_where_it_was_drawn(engine: OcrEngi
     lines = engine.read(page).lines
     # Then each line's words spell the line and lie over the drawn words, in order, inside the line
     assert [line.text for line in lines] == LINES
-    for line, drawn in zip(lines, truth):
+    for line, drawn in zip(lines, truth, strict=True):
         assert " ".join(word.text for word in line.words) == line.text
         assert [word.text for word in line.words] == [text for text, _ in drawn]
         x0, y0, x1, y1 = line.bbox
         lefts = [word.bbox[0] for word in line.words]
         assert lefts == sorted(lefts)
-        for word, (_, box) in zip(line.words, drawn):
+        for word, (_, box) in zip(line.words, drawn, strict=True):
             wx0, wy0, wx1, wy1 = word.bbox
             assert x0 - 0.5 <= wx0 < wx1 <= x1 + 0.5 and y0 - 0.5 <= wy0 < wy1 <= y1 + 0.5
             assert _overlap(word.bbox, box) > 0.7, (word.text, word.bbox, box)
@@ -104,8 +104,8 @@ def test_a_turned_page_is_read_upright_with_its_geometry_on_the_page_as_stored(e
     assert reading.rotation == (360 - turn) % 360
     assert reading.orientation_confidence is not None and reading.orientation_confidence >= 0.8
     # And each word's box is where that word is on the stored image
-    for line, upright_line in zip(reading.lines, upright_reading.lines):
-        for word, upright_word in zip(line.words, upright_line.words):
+    for line, upright_line in zip(reading.lines, upright_reading.lines, strict=True):
+        for word, upright_word in zip(line.words, upright_line.words, strict=True):
             assert _stored_box(upright_word.bbox, turn, page.size) == pytest.approx(word.bbox, abs=4)
 
 

@@ -162,7 +162,7 @@ def test_receipts_are_narrow_till_rolls_of_one_to_four_six_and_eight(corpus) -> 
     sizes = [_decoded(corpus, page).size for page in receipts]
     assert sorted(height / width for width, height in sizes) == [4, 6, 8]
     assert all(width == 560 for width, _ in sizes)
-    for page, (_, height) in zip(receipts, sizes):
+    for page, (_, height) in zip(receipts, sizes, strict=True):
         # priced rows read the item then its price, as the till prints them on one row
         priced = [line for line in page.lines if re.fullmatch(r".+ \d+[.,]\d\d", line)]
         assert len(priced) > 0.9 * len(page.lines)

@@ -94,7 +94,7 @@ def test_a_render_is_timed_after_an_untimed_one_and_the_median_of_the_repeats_ta
 
 
 def test_a_source_the_pdf_cannot_be_made_from_is_a_measurement_error() -> None:
-    with pytest.raises(MeasurementError, match="pdf of doc.png"):
+    with pytest.raises(MeasurementError, match=r"pdf of doc\.png"):
         time_render(_result(content_type="application/pdf"), b"not a pdf", "application/pdf", "pdf", repeats=1)
 
 

@@ -157,7 +157,8 @@ def test_an_invoice_table_reads_row_by_row(columns: int) -> None:
     lines, expected = [], []
     for row, cells in enumerate([header, *items]):
         top = 300 + row * PITCH
-        for column, (x0, text) in enumerate(zip(xs, cells)):
+        # xs and the header hold the first `columns` columns; the cells beyond are left out
+        for column, (x0, text) in enumerate(zip(xs, cells, strict=False)):
             width = 13 * len(text)
             lines.append(_line(text, x0, top + (row + column) % 3, x0 + width, top + (row + column) % 3 + HEIGHT))
             expected.append(text)
@@ -185,7 +186,7 @@ def test_invoice_totals_with_labels_far_from_their_amounts_read_row_by_row() -> 
     labels = ["Subtotal", "VAT 21 %", "Total amount due"]
     amounts = ["1,350.00", "283.50", "1,633.50 EUR"]
     lines, expected = [], []
-    for row, (label, amount) in enumerate(zip(labels, amounts)):
+    for row, (label, amount) in enumerate(zip(labels, amounts, strict=True)):
         top = 500 + row * PITCH
         lines.append(_line(label, LEFT, top, LEFT + 14 * len(label), top + HEIGHT))
         lines.append(_line(amount, LEFT + WIDTH - 14 * len(amount), top + 1, LEFT + WIDTH, top + 1 + HEIGHT))
