@@ -6,7 +6,7 @@ import struct
 import pytest
 from PIL import Image, PngImagePlugin, TiffImagePlugin
 
-from bucket_ocr.documents import DocumentType, ObjectRef, detect_type, iter_pages
+from bucket_ocr.documents import DocumentType, detect_type, iter_pages
 from bucket_ocr.errors import (
     CorruptDocumentError,
     EncryptedDocumentError,
@@ -14,6 +14,7 @@ from bucket_ocr.errors import (
     TooManyPagesError,
     UnsupportedDocumentError,
 )
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.settings import Limits
 from tests.support.documents import blank_pdf
 

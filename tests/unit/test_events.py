@@ -7,7 +7,7 @@ import pytest
 from bucket_ocr.errors import MalformedEventError, UnrecognizedEventError
 from bucket_ocr.events import EventKind, classify, records_from_payload
 from bucket_ocr.events.batch_operations import parse_batch_operation, task_result
-from bucket_ocr.events.routing import records_from_sqs_body
+from bucket_ocr.events.routing import records_from_sqs_body, records_in
 from bucket_ocr.events.synthetic import object_created_notification, sequencer_after
 from bucket_ocr.results.store import sequencer_order
 from tests.support.events import load_event
@@ -118,6 +118,34 @@ def test_unrecognised_events_are_named(payload):
 def test_direct_invocation_needs_string_bucket_and_key(payload):
     with pytest.raises(MalformedEventError):
         records_from_payload(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "{}"}}, "not a record"]},
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Subject": "no message"}}]},
+        {"Type": "Notification", "Message": 42},
+        {"Records": [load_event("sqs-s3.json")["Records"][0], {"eventSource": "aws:sqs"}]},
+        {"source": "aws.s3", "detail-type": "Object Deleted", "detail": {"bucket": {"name": "b"}}},
+    ],
+    ids=["sns-record-not-an-object", "sns-without-message", "sns-message-not-text", "sqs-without-body", "eb-no-object"],
+)
+def test_a_known_envelope_with_a_field_missing_is_malformed_whatever_is_inside(payload):
+    # When anything looks for the objects a broken envelope names, then it is a named event error
+    with pytest.raises(MalformedEventError):
+        records_in(payload)
+
+
+def test_whether_an_event_asks_for_ocr_is_decided_by_its_record_alone():
+    # Given EventBridge events of every detail type S3 sends, each parsed like any other
+    event = load_event("eventbridge-object-created.json")
+    kinds = ["Object Created", "Object Deleted", "Object Restore Completed", "Object Tags Added"]
+    records = [records_from_payload({**event, "detail-type": kind})[0] for kind in kinds]
+    # Then only the creation asks for OCR, and every record names its object as fully
+    assert [record.is_creation for record in records] == [True, False, False, False]
+    identities = {(record.bucket, record.key, record.version_id, record.etag) for record in records}
+    assert len(identities) == 1 and None not in identities.pop()
 
 
 def test_s3_record_missing_its_object_is_malformed():

@@ -9,13 +9,14 @@ from PIL import Image
 from bucket_ocr import processing
 from bucket_ocr.engine.text_line import PageReading, TextLine, Word
 from bucket_ocr.errors import CorruptDocumentError
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results import document
 from tests.support.result_checks import check_result
 from tests.support.schema import result_validator
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "results"
 ENGINE = {"name": "paddleocr", "packages": {"paddleocr": "3.7.0"}, "models": {"det": "d", "rec": "r"}, "language": "en"}
-SOURCE = document.SourceInfo("in", "a b.png", etag="abc", size=10, content_type="image/png")
+SOURCE = ObjectRef("in", "a b.png", etag="abc", size=10, content_type="image/png")
 
 
 def a_line(text="Hola mundo", confidence=0.98765, box=(1, 2, 61, 12)):
