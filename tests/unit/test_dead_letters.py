@@ -1,66 +1,57 @@
-"""The local stack's dead-letter box on SQS (moto): what closing it puts back, and what it may not hide."""
+"""Dead letters: one body on every backend, the queue picked by its URL, and a queue that
+cannot take a letter is a transient failure naming the object."""
 
 from __future__ import annotations
 
 import json
-import uuid
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from bucket_ocr_local.dead_letters import open_box
-from bucket_ocr_local.spec import StackSpec
+from bucket_ocr.errors import ConfigurationError, CorruptDocumentError, StorageUnavailableError
+from bucket_ocr.failures.amqp_queue import AmqpDeadLetterQueue
+from bucket_ocr.failures.dead_letters import dead_letter_body, dead_letter_queue
+from bucket_ocr.failures.sqs_queue import SqsDeadLetterQueue
+
+
+def a_letter(attempt: int = 3) -> dict:
+    error = CorruptDocumentError("not a PNG after all", bucket="in", key="scans/a.png")
+    record = {"eventSource": "aws:s3", "s3": {"object": {"key": "scans/a.png"}}}
+    return dead_letter_body(record, error, attempt=attempt, bucket="in", key="scans/a.png", result_key="ocr/a.json")
 
 
 @pytest.fixture
-def spec():
+def sqs():
     with mock_aws():
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        name = f"letters-{uuid.uuid4().hex[:8]}"
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        for key in ("a.png", "b.png"):
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"bucket": "in", "key": key}))
-        yield StackSpec(
-            store="moto",
-            work_dir="/tmp",
-            s3_endpoint="https://s3.us-east-1.amazonaws.com",
-            sqs_endpoint="https://sqs.us-east-1.amazonaws.com",
-            access_key="testing",
-            secret_key="testing",
-            input_bucket="in",
-            results_bucket="out",
-            dead_letter_queue_url=url,
-            models_dir="/tmp",
-        )
+        yield boto3.client("sqs", region_name="us-east-1")
 
 
-def visible(spec):
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    messages = sqs.receive_message(QueueUrl=spec.dead_letter_queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    return sorted(json.loads(message["Body"])["key"] for message in messages)
+def test_a_letter_on_sqs_carries_the_body_and_sortable_attributes(sqs):
+    # given a queue
+    url = sqs.create_queue(QueueName="letters-body")["QueueUrl"]
+    # when a letter of a third attempt is sent
+    message_id = dead_letter_queue(url, sqs).send(a_letter(attempt=3))
+    # then the queue holds it as it was, with its error type and attempt beside the body
+    [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageId"] == message_id
+    body = json.loads(message["Body"])
+    assert (body["error_type"], body["attempt"], body["record"]["eventSource"]) == ("CorruptDocumentError", 3, "aws:s3")
+    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {"error_type": "CorruptDocumentError", "attempt": "3"}
 
 
-def test_closing_puts_back_what_was_read_even_when_a_letter_went_meanwhile(spec):
-    # Given a box holding both letters, one of which another redrive deletes meanwhile
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    with open_box(spec) as box:
-        letters = box.peek()
-        gone = next(letter for letter in letters if letter.key == "a.png")
-        sqs.delete_message(QueueUrl=spec.dead_letter_queue_url, ReceiptHandle=gone.handle)
-    # When the box closes, then the other letter is back in the queue, and nothing was raised
-    assert visible(spec) == ["b.png"]
+def test_a_queue_that_cannot_take_a_letter_is_a_transient_failure_naming_the_object(sqs):
+    queue = SqsDeadLetterQueue(sqs, "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue")
+    with pytest.raises(StorageUnavailableError, match="no-such-queue") as raised:
+        queue.send(a_letter())
+    assert (raised.value.bucket, raised.value.key) == ("in", "scans/a.png")
 
 
-def test_closing_does_not_hide_a_queue_that_is_not_there(spec):
-    # Given a box holding letters of a queue that is then deleted (a wrong URL, a torn-down stack)
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    box_context = open_box(spec)
-    box = box_context.__enter__()
-    box.peek()
-    sqs.delete_queue(QueueUrl=spec.dead_letter_queue_url)
-    # When it closes, then the failure to put them back is raised, not passed over
-    with pytest.raises(ClientError) as raised:
-        box_context.__exit__(None, None, None)
-    assert "NonExistentQueue" in str(raised.value) or "QueueDoesNotExist" in str(raised.value)
+def test_the_url_picks_the_backend_and_an_amqp_url_must_name_its_queue(sqs):
+    amqp = dead_letter_queue("amqp://ocr:s3cret@rabbitmq:5672/%2F?queue=ocr-dead-letters", sqs)
+    assert isinstance(amqp, AmqpDeadLetterQueue)
+    assert isinstance(dead_letter_queue("https://sqs.us-east-1.amazonaws.com/1/q", sqs), SqsDeadLetterQueue)
+    with pytest.raises(ConfigurationError, match="must name its queue") as refused:
+        dead_letter_queue("amqp://ocr:s3cret@rabbitmq:5672/%2F", sqs)
+    assert "s3cret" not in str(refused.value)
