@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from bucket_ocr.results.document import Status  # a result's status is its event's
 
 EVENT_VERSION = "1.0"
-# A result's status, and so its event's.
-Status = Literal["succeeded", "failed"]
 # EventBridge: what a rule matches on (docs/completion-events.md).
 SOURCE = "bucket-ocr"
 DETAIL_TYPES: dict[Status, str] = {"succeeded": "OCR Document Succeeded", "failed": "OCR Document Failed"}
