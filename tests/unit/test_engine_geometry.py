@@ -43,6 +43,9 @@ def test_word_boxes_follow_a_skewed_line():
     # Then the second word sits lower, on the slant, not on the line's top-left height
     assert second.polygon[0][1] == pytest.approx(180 * slope)
     assert second.polygon[1][1] == pytest.approx(300 * slope)
+    # and its bottom edge follows the line's bottom edge the same way
+    assert second.polygon[2][1] == pytest.approx(30 + 300 * slope)
+    assert second.polygon[3][1] == pytest.approx(30 + 180 * slope)
 
 
 def test_without_runs_words_are_placed_in_proportion_to_their_characters():
