@@ -158,3 +158,19 @@ def test_a_bug_in_the_handler_is_logged_with_its_traceback_and_counted(caplog):
     assert verdict is Verdict.REQUEUE
     [record] = [r for r in caplog.records if r.levelname == "ERROR"]
     assert record.exc_info is not None and record.exc_info[0] is KeyError
+
+
+@pytest.mark.parametrize(
+    "path, why",
+    [
+        ("bucket_ocr.no_such_module.handler", "cannot be loaded"),
+        ("bucket_ocr.worker.settings.no_such_function", "cannot be loaded"),
+        ("bucket_ocr.worker.settings.DEFAULT_HANDLER", "names a str, not a function"),
+    ],
+)
+def test_a_handler_setting_that_names_no_function_is_a_configuration_error(path, why):
+    from bucket_ocr.errors import ConfigurationError
+    from bucket_ocr.worker.__main__ import _load_handler
+
+    with pytest.raises(ConfigurationError, match=why):
+        _load_handler(path)
