@@ -30,12 +30,17 @@ def built_models_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="session", autouse=True)
-def one_service_model_loader() -> Iterator[None]:
+@pytest.fixture(scope="session")
+def service_model_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
+@pytest.fixture(autouse=True)
+def one_service_model_loader(service_model_loader: botocore.loaders.Loader) -> Iterator[None]:
     """boto3 reads each service's JSON model anew for every session, and the app makes its
-    own session per test: most of a second a test. One loader for the tier reads them once."""
-    loader = botocore.loaders.create_loader()
-    with mock.patch("botocore.session.create_loader", return_value=loader):
+    own session per test: most of a second a test. One loader for the tier reads them once;
+    patched per test, so no other tier runs with it."""
+    with mock.patch("botocore.session.create_loader", return_value=service_model_loader):
         yield
 
 
