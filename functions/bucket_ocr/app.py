@@ -65,8 +65,8 @@ class OcrApp:
         self._results = ResultStore(s3, settings.results_bucket)
         # A batch whose every message failed still answers with the list, like a partial
         # one, instead of raising: Lambda redelivers exactly the same messages either way.
-        # Given the service's logger (the stdlib one powertools' writes through), it logs
-        # each message that raised with its traceback, so a bug is seen, not just redelivered.
+        # Given the service's logger (the stdlib logger powertools' Logger writes through), it
+        # logs each message that raised with its traceback: a bug is seen, not just redelivered.
         self._batch = BatchProcessor(
             event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logging.getLogger(SERVICE)
         )
@@ -80,7 +80,6 @@ class OcrApp:
         request_id = context.aws_request_id if context is not None else None
         kind = classify(event)
         if kind is EventKind.SQS_BATCH:
-            # A message that raises is reported for redelivery; the processor logs it with its traceback.
             return dict(
                 process_partial_response(
                     event=event,
