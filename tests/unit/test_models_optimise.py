@@ -296,7 +296,7 @@ def test_calibration_input_is_byte_identical_across_builds_whatever_the_interpre
     done = subprocess.run(
         [sys.executable, "-OO", "-c", f"from {__name__} import calibration_digest; print(calibration_digest())"],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONHASHSEED": "4242", "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONHASHSEED": "4242", "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])},
         capture_output=True,
         text=True,
         timeout=300,
