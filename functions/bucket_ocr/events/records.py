@@ -9,7 +9,7 @@ The same type is the storage layer's address and the result's ``source``. An
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 # Where an event came from; a direct invocation is a person's (or a redrive's) request.
@@ -26,15 +26,8 @@ class ObjectRef:
     content_type: str | None = None  # the detected document type, once downloaded
 
     def as_dict(self) -> dict[str, Any]:
-        """The result's ``source``: the object fields only, whatever subclass this is."""
-        return {
-            "bucket": self.bucket,
-            "key": self.key,
-            "version_id": self.version_id,
-            "etag": self.etag,
-            "size": self.size,
-            "content_type": self.content_type,
-        }
+        """The result's ``source``: the object's fields only, also for a record's."""
+        return {item.name: getattr(self, item.name) for item in fields(ObjectRef)}
 
 
 @dataclass(frozen=True, kw_only=True)
