@@ -8,6 +8,7 @@ messages past the delivery limit land in the dead-letter queue on the broker.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import signal
@@ -25,9 +26,10 @@ from bucket_ocr_local import dead_letters, function_logs
 from bucket_ocr_local.processes import ManagedProcess, wait_for
 from bucket_ocr_local.supervisor import Supervisor
 from bucket_ocr_local.worker import self_hosted_worker_environment
-from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, require_binary, settle, wait_for_result
+from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, require_binary, wait_for_result
 from tests.support.failing_objects import flag_path
 from tests.support.rabbitmq import management_get, require_rabbitmq_server
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +39,16 @@ def queue_depth(stack, queue: str) -> dict[str, int]:
     status, body = management_get(stack.broker, f"/api/queues/%2F/{queue}")
     assert status == 200, status
     return {"ready": body.get("messages_ready", 0), "unacked": body.get("messages_unacknowledged", 0)}
+
+
+SETTLED = {"ready": 0, "unacked": 0}
+
+
+def settled(stack, queue: str) -> dict[str, int]:
+    """Wait until the queue holds nothing, delivered or not: every message it had is acknowledged."""
+    return eventually(
+        lambda: queue_depth(stack, queue), until=lambda depth: depth == SETTLED, timeout=60, what=f"{queue} to settle"
+    )
 
 
 def publish(stack, body: bytes, *, routing_key: str = "uploads", exchange: str = "bucket-ocr") -> None:
@@ -50,7 +62,7 @@ def publish(stack, body: bytes, *, routing_key: str = "uploads", exchange: str =
 
 
 def letters_for(stack, bucket: str, key: str) -> list[dead_letters.DeadLetter]:
-    return [l for l in dead_letters.peek(stack.spec) if {"bucket": bucket, "key": key} in l.objects]
+    return [letter for letter in dead_letters.peek(stack.spec) if {"bucket": bucket, "key": key} in letter.objects]
 
 
 def deliveries_of(stack, bucket: str, key: str) -> list[dict[str, Any]]:
@@ -98,12 +110,8 @@ def test_fifty_uploads_with_two_workers_are_each_read_exactly_once(minio_stack, 
     assert runs == Counter({key: 1 for key in keys})
     assert len(workers) == 2
     # and nothing is left in any queue
-    wait_for(
-        lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0},
-        timeout=30,
-        what="an empty work queue",
-    )
-    assert not [l for l in dead_letters.peek(minio_stack.spec) if l.bucket == minio_bucket]
+    settled(minio_stack, "ocr-work")
+    assert not [letter for letter in dead_letters.peek(minio_stack.spec) if letter.bucket == minio_bucket]
 
 
 @contextmanager
@@ -152,8 +160,8 @@ def test_sigterm_lets_a_worker_finish_the_document_in_hand(minio_stack, minio_bu
         assert read_result(minio_stack.spec, minio_bucket, key)["status"] == "succeeded"
         [run] = function_logs.about(minio_stack.spec.work_dir, function_logs.RECOGNISED, minio_bucket, key)
         assert run["log_file"] == worker.log_path.name
-        # and nobody reads it again
-        settle(3)
+        # and nobody reads it again: the queue settles with that one delivery
+        settled(minio_stack, "ocr-work")
         assert len(deliveries_of(minio_stack, minio_bucket, key)) == 1
 
 
@@ -203,7 +211,7 @@ def test_a_handler_call_longer_than_the_heartbeat_keeps_the_connection(minio_sta
         # then the result is written and the message settled on its one delivery: the
         # connection lived through six heartbeat intervals while the handler ran
         assert wait_for_result(minio_stack.spec, minio_bucket, "slow.png", timeout=120)["status"] == "succeeded"
-        settle(3)
+        settled(minio_stack, names["OCR_WORK_QUEUE"])
         log = slow.log_path.read_text()
         assert log.count('"message":"event received"') == 1
         assert "broker unavailable" not in log
@@ -229,17 +237,49 @@ def test_a_worker_whose_queue_is_deleted_declares_it_again_and_goes_on(minio_sta
         assert wait_for_result(minio_stack.spec, minio_bucket, "after.png")["status"] == "succeeded"
 
 
+RECONNECTING = "broker unavailable: reconnecting"
+
+
+def reconnect_attempts(stack) -> dict[str, int]:
+    """Failed connection attempts so far, by worker log file, for the pool's current workers."""
+    attempts = Counter(
+        record["log_file"]
+        for record in function_logs.records(stack.spec.work_dir)
+        if record.get("message") == RECONNECTING
+    )
+    return {worker.log_path.name: attempts[worker.log_path.name] for worker in stack.pool.workers}
+
+
+def undelivered_events(stack) -> int:
+    """Events MinIO keeps on its disk (the AMQP target's queue_dir) until the broker takes them."""
+    queue_dir = Path(stack.spec.work_dir) / "minio" / "undelivered-events"
+    return sum(1 for path in queue_dir.rglob("*") if path.is_file())
+
+
 def test_uploads_while_the_broker_is_down_are_all_read_when_it_is_back(minio_stack, minio_bucket):
-    # given the broker stopped while uploads continue for 20 s
+    # given the broker stopped while uploads go on, until every worker has failed to
+    # reconnect three times (backing off 1, 2, 4 s) and MinIO keeps each event on its disk
     s3 = minio_stack.spec.client("s3")
     keys = [f"outage/page-{n}.png" for n in range(6)]
     s3.put_object(Bucket=minio_bucket, Key=keys[0], Body=png_of("OUTAGE 0"))
     wait_for_result(minio_stack.spec, minio_bucket, keys[0])
+    before = reconnect_attempts(minio_stack)
     minio_stack.broker.stop()
     try:
         for n in range(1, 5):
             s3.put_object(Bucket=minio_bucket, Key=keys[n], Body=png_of(f"OUTAGE {n}"))
-            settle(5)
+            eventually(
+                lambda: undelivered_events(minio_stack),
+                until=lambda kept, n=n: kept >= n,
+                timeout=30,
+                what=f"MinIO to keep {n} event(s) on disk",
+            )
+        eventually(
+            lambda: reconnect_attempts(minio_stack),
+            until=lambda now: all(now[name] >= before.get(name, 0) + 3 for name in now),
+            timeout=60,
+            what="every worker to fail to reconnect three times",
+        )
         assert all(read_result(minio_stack.spec, minio_bucket, k) is None for k in keys[1:5])
     finally:
         # when it is started again
@@ -295,14 +335,14 @@ def test_a_document_failing_on_every_delivery_is_dead_lettered_by_the_broker_the
         # each after a pause twice the one before (OCR_WORKER_RETRY_PAUSE_MS=100 here), so
         # an outage of a few seconds cannot use up the limit
         received = [dt.datetime.strptime(d["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp() for d in deliveries]
-        gaps = [later - earlier for earlier, later in zip(received, received[1:])]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(received)]
         assert all(gap >= 0.1 * 2**n for n, gap in enumerate(gaps)), gaps
         assert read_result(minio_stack.spec, minio_bucket, key) is None
     finally:
         # when the storage is back and the letters are redriven
         flag.unlink()
     with dead_letters.open_box(minio_stack.spec) as box:
-        mine = [l for l in box.peek() if {"bucket": minio_bucket, "key": key} in l.objects]
+        mine = [letter for letter in box.peek() if {"bucket": minio_bucket, "key": key} in letter.objects]
         assert box.redrive(mine) == 1
 
     # then the document is read, and its letter is gone
@@ -331,11 +371,7 @@ def test_empty_messages_and_non_create_events_are_acknowledged_and_ignored(minio
 
     # then both are acknowledged, nothing is dead-lettered and no result is written
     wait_for(lambda: deliveries_of(minio_stack, minio_bucket, "gone.png"), timeout=30, what="the deletion to be taken")
-    wait_for(
-        lambda: queue_depth(minio_stack, "ocr-work") == {"ready": 0, "unacked": 0},
-        timeout=30,
-        what="an empty work queue",
-    )
+    settled(minio_stack, "ocr-work")
     assert letters_for(minio_stack, minio_bucket, "gone.png") == []
     assert read_result(minio_stack.spec, minio_bucket, "gone.png") is None
     empties = [
@@ -355,9 +391,9 @@ def test_a_message_that_is_not_an_event_is_dead_lettered_as_it_came(minio_stack)
     def letter():
         return next(
             (
-                l
-                for l in dead_letters.peek(minio_stack.spec)
-                if l.kind == "function" and l.body["record"].get("body") == body.decode()
+                found
+                for found in dead_letters.peek(minio_stack.spec)
+                if found.kind == "function" and found.body["record"].get("body") == body.decode()
             ),
             None,
         )

@@ -134,7 +134,7 @@ class RabbitMQServer:
             self.process.wait_until(
                 self._accepts_login, timeout=timeout, what=f"accepting AMQP logins on {LOOPBACK}:{self.amqp_port}"
             )
-        except BaseException:
+        except BaseException:  # Ctrl-C during a start too: end the processes, then let it through
             self._end_processes(grace=5)
             raise
         return self
@@ -209,6 +209,10 @@ class RabbitMQServer:
             # A developer's disk with less than the default 50 MB free would block every
             # publisher; what the stack and tests publish is tiny.
             "disk_free_limit.absolute = 1MB",
+            # Queue depths on the management API at most half a second old (5 s by default):
+            # the tests and the soak wait on a settled queue, and a stale "0 unacked" would
+            # let them look too early.
+            "collect_statistics_interval = 500",
         ]
         _write_private(root / "rabbitmq.conf", "\n".join(settings) + "\n")
 
