@@ -8,6 +8,8 @@ from bucket_ocr.amqp.address import AmqpAddress, is_amqp_url, parse_amqp_url
 from bucket_ocr.amqp.connection import (
     Channel,
     Connection,
+    Deliver,
+    Properties,
     confirmed_channel,
     connect,
     not_taken_errors,
@@ -20,6 +22,8 @@ __all__ = [
     "AmqpAddress",
     "Channel",
     "Connection",
+    "Deliver",
+    "Properties",
     "Topology",
     "confirmed_channel",
     "connect",

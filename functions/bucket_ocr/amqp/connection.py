@@ -16,6 +16,21 @@ from typing import Any, Protocol
 from bucket_ocr.amqp.address import AmqpAddress
 
 
+class Deliver(Protocol):
+    """What we read of a delivery's ``pika.spec.Basic.Deliver``."""
+
+    delivery_tag: int
+    exchange: str
+    routing_key: str
+
+
+class Properties(Protocol):
+    """What we read of a delivery's ``pika.spec.BasicProperties``."""
+
+    message_id: str | None
+    headers: Mapping[str, object] | None
+
+
 class Channel(Protocol):
     """What we call on a ``pika.adapters.blocking_connection.BlockingChannel``."""
 
@@ -34,9 +49,11 @@ class Channel(Protocol):
 
     def basic_qos(self, *, prefetch_count: int) -> None: ...
 
-    def basic_consume(self, queue: str, on_message_callback: Callable[[Any, Any, Any, bytes], None]) -> str: ...
+    def basic_consume(
+        self, queue: str, on_message_callback: Callable[[Channel, Deliver, Properties, bytes], None]
+    ) -> str: ...
 
-    def add_on_cancel_callback(self, callback: Callable[[Any], None]) -> None: ...
+    def add_on_cancel_callback(self, callback: Callable[[object], None]) -> None: ...
 
     def basic_ack(self, delivery_tag: int) -> None: ...
 

@@ -20,9 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-from bucket_ocr.amqp import Channel, Connection, connect, unavailable_errors
+from bucket_ocr.amqp import Channel, Connection, Deliver, Properties, connect, unavailable_errors
 from bucket_ocr.observability import logger
 from bucket_ocr.worker.invocation import Message, Verdict
 from bucket_ocr.worker.settings import WorkerSettings
@@ -107,18 +106,19 @@ class Consumer:
             f"the broker cancelled the consumer of {self._settings.topology.work_queue}"
         )
 
-    def _hold(self, channel: Channel, method: Any, properties: Any, body: bytes) -> None:
+    def _hold(self, channel: Channel, method: Deliver, properties: Properties, body: bytes) -> None:
         # Called from inside process_data_events: only note the message; it is handled
-        # from the loop, where the connection can be pumped while it runs. ``method`` and
-        # ``properties`` are pika's (Basic.Deliver, BasicProperties), read here only.
+        # from the loop, where the connection can be pumped while it runs.
+        # A quorum queue counts earlier deliveries; a classic queue, or a first delivery, says nothing.
+        count = (properties.headers or {}).get("x-delivery-count", 0)
         message = Message(
             body=body,
             exchange=method.exchange,
             routing_key=method.routing_key,
             message_id=properties.message_id,
-            delivery_count=int((properties.headers or {}).get("x-delivery-count", 0)),
+            delivery_count=count if isinstance(count, int) else 0,
         )
-        self._held.append(_Delivery(int(method.delivery_tag), message))
+        self._held.append(_Delivery(method.delivery_tag, message))
         if len(self._held) > 1:
             logger.warning("more deliveries in hand than the prefetch allows", extra={"in_hand": len(self._held)})
 
