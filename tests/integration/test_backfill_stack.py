@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 
 import pytest
 from PIL import Image
@@ -23,8 +22,8 @@ from bucket_ocr.backfill import cli as backfill_cli
 from bucket_ocr_local import backfill as stack_backfill
 from bucket_ocr_local import function_logs
 from bucket_ocr_local.processes import wait_for
-from bucket_ocr_local.python_path import child_environment
-from tests.integration.conftest import ROOT, png_of, read_result, unique_name, wait_for_result
+from tests.integration.conftest import png_of, read_result, unique_name, wait_for_result
+from tests.support.local_cli import run_local_cli
 
 pytestmark = pytest.mark.integration
 
@@ -148,25 +147,7 @@ def test_the_local_command_sends_to_the_moto_stacks_events_queue(start_stack, tm
         s3.put_object(Bucket=bucket, Key=f"old/{n:02d}.png", Body=blank_png(n))
 
     def local(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bucket_ocr_local",
-                "--work-dir",
-                str(tmp_path),
-                "backfill",
-                "--bucket",
-                bucket,
-                "--no-progress",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=child_environment(),
-            cwd=ROOT,
-        )
+        return run_local_cli(tmp_path, "backfill", "--bucket", bucket, "--no-progress", *args, timeout=120)
 
     # When `bucket-ocr-local backfill` runs dry, then for real
     dry = local("--dry-run")

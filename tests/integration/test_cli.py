@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,25 +16,15 @@ from bucket_ocr_local.processes import wait_for
 from bucket_ocr_local.python_path import child_environment
 from bucket_ocr_local.samples import demo_samples
 from tests.integration.conftest import CORRUPT_PNG, ROOT, png_of, require_binary
+from tests.support.local_cli import run_local_cli
 from tests.support.rabbitmq import require_rabbitmq_server
 
 pytestmark = pytest.mark.integration
 
 
-def cli(work_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bucket_ocr_local", "--work-dir", str(work_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=child_environment(),
-        cwd=ROOT,
-    )
-
-
 def test_the_demo_runs_and_prints_its_results(tmp_path, models_dir):
     # when the README's main job runs on the embedded default
-    done = cli(tmp_path, "--models-dir", str(models_dir), "demo", "--timeout", "240", timeout=420)
+    done = run_local_cli(tmp_path, "--models-dir", str(models_dir), "demo", "--timeout", "240", timeout=420)
 
     # then it succeeds and prints one row per sample, with pages, lines, seconds and status
     assert done.returncode == 0, done.stdout + done.stderr
@@ -94,7 +83,7 @@ def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir, store):
         # when files are dropped into it, one of them corrupt
         (tmp_path / "note.png").write_bytes(png_of("NOTE 8080"))
         (tmp_path / "bad scan.png").write_bytes(CORRUPT_PNG)
-        dropped = cli(
+        dropped = run_local_cli(
             tmp_path, "drop", str(tmp_path / "note.png"), str(tmp_path / "bad scan.png"), "--prefix", "dropped/"
         )
 
@@ -105,15 +94,15 @@ def test_up_then_drop_results_and_dlq_against_it(tmp_path, models_dir, store):
         assert "failed (CorruptDocumentError" in dropped.stdout
 
         # and `results` lists and shows them
-        listing = cli(tmp_path, "results")
+        listing = run_local_cli(tmp_path, "results")
         assert "ocr/ocr-input/dropped/note.png.json" in listing.stdout
-        shown = cli(tmp_path, "results", "dropped/note.png")
+        shown = run_local_cli(tmp_path, "results", "dropped/note.png")
         assert "8080" in json.loads(shown.stdout)["text"]
 
         # and `dlq` shows the corrupt one and can send it back
-        letters = cli(tmp_path, "dlq")
+        letters = run_local_cli(tmp_path, "dlq")
         assert "dropped/bad scan.png" in letters.stdout and "CorruptDocumentError" in letters.stdout
-        redriven = cli(tmp_path, "dlq", "--redrive")
+        redriven = run_local_cli(tmp_path, "dlq", "--redrive")
         assert "sent 1 of 1 back to the function" in redriven.stderr
     finally:
         # when `up` gets Ctrl-C, it stops everything and exits cleanly
@@ -128,7 +117,7 @@ def test_invoke_runs_one_event_file_through_the_function(tmp_path, models_dir):
     event = ROOT / "tests" / "events" / "direct.json"
 
     # when it is invoked
-    done = cli(tmp_path, "--models-dir", str(models_dir), "invoke", "--event", str(event))
+    done = run_local_cli(tmp_path, "--models-dir", str(models_dir), "invoke", "--event", str(event))
 
     # then the function's response is printed: a permanent failure, handled
     assert done.returncode == 0, done.stderr
@@ -141,7 +130,7 @@ def test_invoke_through_the_emulator_prints_the_error_payload(tmp_path, models_d
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"neither": "bucket nor records"}))
 
-    done = cli(tmp_path, "--models-dir", str(models_dir), "invoke", "--event", str(bad), "--runtime", "rie")
+    done = run_local_cli(tmp_path, "--models-dir", str(models_dir), "invoke", "--event", str(bad), "--runtime", "rie")
 
     assert done.returncode == 1, done.stderr
     payload = json.loads(done.stdout)

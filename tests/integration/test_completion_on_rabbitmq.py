@@ -17,7 +17,6 @@ from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import CorruptDocumentError, TransientError
 from bucket_ocr.results import document
 from tests.integration.conftest import unique_name
-from tests.integration.test_broker import broker  # noqa: F401  (fixture: a RabbitMQ of this module's own)
 from tests.support.rabbitmq import management_get
 from tests.unit.test_completion import completion_validator
 

@@ -57,9 +57,9 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_after_the_configured_rece
     def redriven():
         return next(
             (
-                l
-                for l in dead_letters.peek(spec)
-                if l.kind == "redrive" and {"bucket": spec.input_bucket, "key": "doomed.png"} in l.objects
+                letter
+                for letter in dead_letters.peek(spec)
+                if letter.kind == "redrive" and {"bucket": spec.input_bucket, "key": "doomed.png"} in letter.objects
             ),
             None,
         )

@@ -81,7 +81,7 @@ def test_a_quorum_queue_keeps_a_persistent_message_across_stop_and_start(server:
     with amqp_connection(server) as connection:
         channel = connection.channel()
         assert channel.queue_declare(queue, passive=True).method.message_count == 1
-        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        _, properties, body = channel.basic_get(queue, auto_ack=True)
     assert body == b"scan-0001.pdf"
     assert properties.message_id == "m-1"
     assert properties.delivery_mode == pika.DeliveryMode.Persistent.value

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -50,7 +51,7 @@ def listening_addresses(port: int) -> set[str]:
     addresses = set()
     for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
         try:
-            lines = open(table).read().splitlines()[1:]
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
