@@ -23,6 +23,7 @@ from bucket_ocr.completion.eventbridge import EventBridgePublisher
 from bucket_ocr.completion.published import CompletionEvents, identity_of, marker_key, owes_event
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import CorruptDocumentError, TransientError
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import VersionIdentity
 from bucket_ocr.results.keys import result_key_for
@@ -53,7 +54,7 @@ class World:
         self, key: str, status: str = "succeeded", *, etag: str = "e1", job_tag: str | None = "batch-7"
     ) -> tuple[dict, str]:
         """A result stored as processing stores it; its key."""
-        source = document.SourceInfo("in", key, etag=etag, size=3, content_type="image/png")
+        source = ObjectRef("in", key, etag=etag, size=3, content_type="image/png")
         result_key = result_key_for(PREFIX, "in", key)
         outputs = {"json": result_key}
         if status == "succeeded":

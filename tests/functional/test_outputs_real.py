@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bucket_ocr.documents import ObjectRef, iter_pages
+from bucket_ocr.documents import iter_pages
 from bucket_ocr.engine import EngineConfig, OcrEngine
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.outputs import render
 from bucket_ocr.processing import _page_result  # the function's own page -> result step
 from bucket_ocr.results import document
@@ -52,7 +53,7 @@ def _result(source: bytes, engine: OcrEngine, key: str) -> dict:
     # The parts of the document the outputs read, made by results/document.py as the
     # function makes them (succeeded() wraps these with the run's own fields).
     return {
-        "source": document.SourceInfo("in", key, content_type=doc_type.content_type).as_dict(),
+        "source": ObjectRef("in", key, content_type=doc_type.content_type).as_dict(),
         "engine": engine.describe(),
         "pages": [page.as_dict() for page in page_results],
         "text": document.PAGE_SEPARATOR.join(page.text for page in page_results),

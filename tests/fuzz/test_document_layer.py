@@ -13,8 +13,9 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
 
-from bucket_ocr.documents import ObjectRef, iter_pages
+from bucket_ocr.documents import iter_pages
 from bucket_ocr.errors import PermanentError
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.settings import Limits
 from tests.fuzz.bounds import MIB, bounded, peak_budget
 from tests.fuzz.mutations import material_for, mutants

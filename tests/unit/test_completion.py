@@ -27,11 +27,12 @@ from bucket_ocr.completion.eventbridge import EventBridgePublisher
 from bucket_ocr.completion.published import EVENTS_FOLDER, identity_of, marker_key
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import ConfigurationError, CorruptDocumentError, TransientError
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results import document
 from bucket_ocr.results.claims import VersionIdentity
 
 ENGINE = {"name": "paddleocr", "packages": {}, "models": {}, "bundle": "pp-ocrv6-small-latin-int8", "language": "en"}
-SOURCE = document.SourceInfo("in", "scans/a b.png", version_id="v1", etag="abc", size=10, content_type="image/png")
+SOURCE = ObjectRef("in", "scans/a b.png", version_id="v1", etag="abc", size=10, content_type="image/png")
 OUTPUTS = {"json": "ocr/in/scans/a b.png.json", "txt": "ocr/in/scans/a b.png.txt"}
 
 

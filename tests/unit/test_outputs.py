@@ -27,7 +27,8 @@ import pytest
 from lxml import etree
 from PIL import Image, ImageDraw, ImageOps
 
-from bucket_ocr.documents import ObjectRef, iter_pages
+from bucket_ocr.documents import iter_pages
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.outputs import HOCR_CONTENT_TYPE, KINDS, PDF_CONTENT_TYPE, Rendered, glyphless, output_key, render
 from bucket_ocr.outputs.pdf import DEFAULT_IMAGE_DPI
 from bucket_ocr.settings import Limits

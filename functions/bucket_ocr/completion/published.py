@@ -27,8 +27,8 @@ from botocore.exceptions import ClientError
 
 from bucket_ocr.completion.errors import EventNotPublishedError
 from bucket_ocr.completion.event import CompletionEvent, event_from_result
-from bucket_ocr.documents import ObjectRef
 from bucket_ocr.errors import OcrFunctionError
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.observability import MetricUnit, logger, metrics
 from bucket_ocr.results.claims import VersionIdentity
 from bucket_ocr.storage import ACCESS_DENIED, KEY_NOT_FOUND, error_code, storage_errors
