@@ -29,7 +29,7 @@ from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.object_options import ObjectOptions, options_from_metadata
 from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics, tracer
 from bucket_ocr.results import document
-from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
+from bucket_ocr.results.claims import ClaimStore, ClaimTimes
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ExistingResult, ResultStore, output_keys
 from bucket_ocr.settings import Settings
@@ -116,9 +116,8 @@ class ObjectProcessor:
                 done = self._already_done(run)
                 if done:
                     return self._settle_duplicate(run, done)
-                identity = VersionIdentity(record.bucket, record.key, run.source.version_id, run.source.etag)
                 with self._claims.held(
-                    identity, finished=lambda: self._result_done(run) is not None, request_id=request_id
+                    run.source, finished=lambda: self._result_done(run) is not None, request_id=request_id
                 ) as mine:
                     if not mine:
                         return self._settle_duplicate(run, self._result_done(run) or self._duplicate(run))
@@ -160,10 +159,9 @@ class ObjectProcessor:
         """
         if outcome.reason == "duplicate" and self._completion and run.existing is not None:
             existing = run.existing
-            identity = VersionIdentity(
-                run.record.bucket, run.record.key, existing.source_version_id, existing.source_etag
-            )
-            if self._completion.republish_if_owed(run.result_key, identity):
+            # the version the result was made from, as its metadata says: the marker's name
+            made_from = ObjectRef(run.record.bucket, run.record.key, existing.source_version_id, existing.source_etag)
+            if self._completion.republish_if_owed(run.result_key, made_from):
                 logger.info("completion event published for an earlier result", extra={"result_key": run.result_key})
         return outcome
 

@@ -27,9 +27,9 @@ from bucket_ocr.completion.eventbridge import EventBridgePublisher
 from bucket_ocr.completion.published import EVENTS_FOLDER, identity_of, marker_key
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import ConfigurationError, CorruptDocumentError, TransientError
-from bucket_ocr.events.records import ObjectRef
+from bucket_ocr.events.records import ObjectRecord, ObjectRef
 from bucket_ocr.results import document
-from bucket_ocr.results.claims import VersionIdentity
+from bucket_ocr.results.claims import version_digest, version_of
 
 ENGINE = {"name": "paddleocr", "packages": {}, "models": {}, "bundle": "pp-ocrv6-small-latin-int8", "language": "en"}
 SOURCE = ObjectRef("in", "scans/a b.png", version_id="v1", etag="abc", size=10, content_type="image/png")
@@ -222,18 +222,35 @@ def test_the_settings_module_can_be_imported_by_the_function_settings_without_a_
 
 
 def test_a_marker_is_named_after_the_object_version_under_the_results_prefix():
-    identity = VersionIdentity("in", "scans/a b.png", "v1", "abc")
+    version = ObjectRef("in", "scans/a b.png", "v1", "abc")
     # then it sits beside the claims, under the prefix, named as the claim of that version is
-    assert marker_key("ocr/", identity) == f"ocr/{EVENTS_FOLDER}{identity.digest()}"
-    assert marker_key("", identity) == f"{EVENTS_FOLDER}{identity.digest()}"
+    assert marker_key("ocr/", version) == f"ocr/{EVENTS_FOLDER}{version_digest(version)}"
+    assert marker_key("", version) == f"{EVENTS_FOLDER}{version_digest(version)}"
     # and the result's own source names the same version
-    assert identity_of(a_succeeded_result()) == identity
+    assert identity_of(a_succeeded_result()) == version
     # and another version or content is another marker
     others = {
-        marker_key("ocr/", VersionIdentity("in", "scans/a b.png", v, e))
+        marker_key("ocr/", ObjectRef("in", "scans/a b.png", v, e))
         for v, e in (("v2", "abc"), ("v1", "def"), (None, "abc"))
     }
-    assert len(others | {marker_key("ocr/", identity)}) == 4
+    assert len(others | {marker_key("ocr/", version)}) == 4
+
+
+def test_a_version_is_its_object_version_and_content_only():
+    # given the same version as an event names it, and as the download knows it
+    named = ObjectRecord(
+        "in", "scans/a b.png", "v1", "abc", event_name="ObjectCreated:Put", origin="s3", sequencer="0A"
+    )
+    downloaded = ObjectRef("in", "scans/a b.png", "v1", "abc", size=10, content_type="image/png")
+    # then both are one version, with one claim and one marker
+    assert version_of(named) == version_of(downloaded) == ObjectRef("in", "scans/a b.png", "v1", "abc")
+    assert version_digest(named) == version_digest(downloaded)
+    # and the names are the ones markers already stored carry (pinned: a new name would
+    # make every stored marker look unpublished)
+    assert version_digest(downloaded) == "c266eba799926f6fb3e15b82d21516f279b61d8f0e9c9db47ec0a1fbf65b56d6"
+    assert version_digest(ObjectRef("in", "Señor.png", None, "abc")) == (
+        "e01037e23e009710b3f2eb805c6a1315e6f56ab863c180e5ee61adcf5c383931"
+    )
 
 
 def test_an_unpublished_event_is_a_transient_error_naming_the_object_the_destination_and_why():

@@ -30,7 +30,7 @@ from bucket_ocr.completion.event import CompletionEvent, event_from_result
 from bucket_ocr.errors import OcrFunctionError
 from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.observability import MetricUnit, logger, metrics
-from bucket_ocr.results.claims import VersionIdentity
+from bucket_ocr.results.claims import version_digest, version_of
 from bucket_ocr.storage import ACCESS_DENIED, KEY_NOT_FOUND, error_code, storage_errors
 
 if TYPE_CHECKING:
@@ -54,13 +54,14 @@ class Publisher(Protocol):
         """Hand the event over, confirmed; raise ``EventNotPublishedError`` when not taken."""
 
 
-def marker_key(results_prefix: str, identity: VersionIdentity) -> str:
-    return results_prefix + EVENTS_FOLDER + identity.digest()
+def marker_key(results_prefix: str, version: ObjectRef) -> str:
+    return results_prefix + EVENTS_FOLDER + version_digest(version)
 
 
-def identity_of(result: Mapping[str, Any]) -> VersionIdentity:
+def identity_of(result: Mapping[str, Any]) -> ObjectRef:
+    """The version a result was made from (its ``source``, as ``version_of`` sees it)."""
     source = result["source"]
-    return VersionIdentity(source["bucket"], source["key"], source.get("version_id"), source.get("etag"))
+    return version_of(ObjectRef(source["bucket"], source["key"], source.get("version_id"), source.get("etag")))
 
 
 def owes_event(s3: S3Client, results_bucket: str, key: str) -> bool:
@@ -132,22 +133,22 @@ class CompletionEvents:
         mark_published(self._s3, self._bucket, marker_key(self._prefix, identity_of(result)), event)
         return event
 
-    def owed(self, identity: VersionIdentity) -> bool:
-        return owes_event(self._s3, self._bucket, marker_key(self._prefix, identity))
+    def owed(self, version: ObjectRef) -> bool:
+        return owes_event(self._s3, self._bucket, marker_key(self._prefix, version))
 
-    def republish_if_owed(self, result_key: str, identity: VersionIdentity) -> bool:
+    def republish_if_owed(self, result_key: str, version: ObjectRef) -> bool:
         """For a delivery that found this version's result: publishes the event it still
         owes (an earlier publish failed, or crashed before its marker). True when published.
 
-        ``identity`` is the version the result was made from, as the result's metadata
+        ``version`` is the version the result was made from, as the result's metadata
         says (``ExistingResult.source_version_id`` / ``source_etag``): the one the marker
         was named after. Raises ``EventNotPublishedError`` as ``after_result`` does.
         """
-        key = marker_key(self._prefix, identity)
+        key = marker_key(self._prefix, version)
         if not owes_event(self._s3, self._bucket, key):
             return False
         result = self._read_result(result_key)
-        if result is None or identity_of(result) != identity:
+        if result is None or identity_of(result) != version_of(version):
             # Gone, or overwritten by a newer version's result since the caller looked:
             # that run announces its own.
             return False

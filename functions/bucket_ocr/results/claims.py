@@ -35,9 +35,6 @@ from bucket_ocr.storage import KEY_NOT_FOUND, error_code, is_precondition_failur
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 CLAIMS_FOLDER = ".claims/"
 # Storage that is away for a moment (a MinIO restart) should not leave the claim to
@@ -57,18 +54,23 @@ class ClaimTimes:
     poll_seconds: float = 1.0
 
 
-@dataclass(frozen=True)
-class VersionIdentity:
-    """What makes two deliveries the same work: the object and its version (or content)."""
+def version_of(source: ObjectRef) -> ObjectRef:
+    """What makes two deliveries the same work: the object and its version (or content).
 
-    bucket: str
-    key: str
-    version_id: str | None
-    etag: str | None
+    Only these four fields: what a HEAD or the download adds (size, type) and what an
+    event adds must not make one version two.
+    """
+    return ObjectRef(source.bucket, source.key, source.version_id, source.etag)
 
-    def digest(self) -> str:
-        name = json.dumps([self.bucket, self.key, self.version_id or "", self.etag or ""], ensure_ascii=False)
-        return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+def version_digest(source: ObjectRef) -> str:
+    """The name of a version's claim and of its completion marker (stable: markers persist)."""
+    name = json.dumps([source.bucket, source.key, source.version_id or "", source.etag or ""], ensure_ascii=False)
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
+# The version's old type, now ObjectRef itself; kept for callers not yet moved.
+VersionIdentity = ObjectRef
 
 
 class ClaimStore:
@@ -80,22 +82,20 @@ class ClaimStore:
         self._folder = prefix + CLAIMS_FOLDER
         self._times = times
 
-    def key_for(self, identity: VersionIdentity) -> str:
-        return self._folder + identity.digest()
+    def key_for(self, source: ObjectRef) -> str:
+        return self._folder + version_digest(source)
 
     @contextlib.contextmanager
-    def held(
-        self, identity: VersionIdentity, *, finished: Callable[[], bool], request_id: str | None = None
-    ) -> Iterator[bool]:
+    def held(self, source: ObjectRef, *, finished: Callable[[], bool], request_id: str | None = None) -> Iterator[bool]:
         """Yields True while this instance holds the claim (renewed in the background), or
         False when ``finished()`` says another instance has already done the work.
 
         Raises ``DocumentBusyError`` (transient) when the holder is still at work after
         the wait, so the platform retries later instead of two instances reading at once.
         """
-        key = self.key_for(identity)
+        key = self.key_for(source)
         where = ObjectRef(self._bucket, key)
-        body = json.dumps({"source": [identity.bucket, identity.key], "request_id": request_id}).encode()
+        body = json.dumps({"source": [source.bucket, source.key], "request_id": request_id}).encode()
         waited_since = time.monotonic()
         while True:
             etag = self._take(where, body)
@@ -107,8 +107,8 @@ class ClaimStore:
             if time.monotonic() - waited_since > self._times.wait_seconds:
                 raise DocumentBusyError(
                     f"another instance has held the claim for over {self._times.wait_seconds:.0f} s",
-                    bucket=identity.bucket,
-                    key=identity.key,
+                    bucket=source.bucket,
+                    key=source.key,
                 )
             time.sleep(self._times.poll_seconds)
         lease = _Lease(self._s3, where, etag, body, interval=self._times.lease_seconds / 3)
