@@ -9,6 +9,7 @@ import pytest
 
 from bucket_ocr.errors import CorruptDocumentError, StorageUnavailableError, UnrecognizedEventError
 from bucket_ocr.worker.invocation import Invoker, Message, Verdict
+from tests.support.events import load_event, sqs_wrap
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -81,6 +82,34 @@ def test_a_permanent_failure_that_escapes_the_function_is_a_bug_and_goes_back_to
         raise CorruptDocumentError("bad", bucket="b", key="k")
 
     assert invoker(handler)(message(minio_event())) is Verdict.REQUEUE
+
+
+def received_objects(caplog, body: bytes) -> list[dict]:
+    """The objects the worker's "event received" line names for this message; whatever they
+    are, the event goes on to the handler, which decides."""
+    handled = []
+    with caplog.at_level("INFO"):
+        invoker(lambda event, context: handled.append(event))(message(body))
+    assert handled == [json.loads(body)]
+    [line] = [r for r in caplog.records if r.getMessage() == "event received"]
+    return line.objects
+
+
+def test_the_received_line_names_each_object_also_inside_a_queued_batch(caplog):
+    # given the upload notifications of two queued messages, relayed through the broker
+    batch = sqs_wrap([load_event("s3-put.json"), load_event("minio-webhook.json")])
+    # when the worker takes it, then its first line names every object, decoded
+    assert received_objects(caplog, json.dumps(batch).encode()) == [
+        {"bucket": "ocr-input", "key": "incoming/invoice 2026 (copy).png"},
+        {"bucket": "ocr-input", "key": "minio/scans/Señor Núñez a+b.png"},
+    ]
+
+
+def test_the_received_line_of_an_event_that_names_no_object_is_empty_and_the_handler_still_decides(caplog):
+    # given an SNS notification without its message (the handler's to refuse)
+    body = json.dumps({"Records": [{"EventSource": "aws:sns", "Sns": 7}]}).encode()
+    # then the line names no object
+    assert received_objects(caplog, body) == []
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]"])

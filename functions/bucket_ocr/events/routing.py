@@ -9,9 +9,9 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
-from bucket_ocr.errors import MalformedEventError, UnrecognizedEventError
+from bucket_ocr.errors import EventError, MalformedEventError, UnrecognizedEventError
 from bucket_ocr.events import batch_operations, notifications
 from bucket_ocr.events.records import ObjectRecord
 
@@ -94,6 +94,22 @@ def records_in(payload: Any) -> list[ObjectRecord]:
             raise MalformedEventError("an SQS message lacks its body")
         records.extend(records_from_sqs_body(body))
     return records
+
+
+class ObjectName(TypedDict):
+    bucket: str
+    key: str
+
+
+def objects_named(payload: Any) -> list[ObjectName]:
+    """Bucket and key of each object an event names, for the lines that say what a worker
+    holds (its log, the local stack's journal). An event that names no object, or is
+    malformed, names none: the handler is what reports why. Anything else raises (a bug)."""
+    try:
+        records = records_in(payload)
+    except EventError:
+        return []
+    return [{"bucket": record.bucket, "key": record.key} for record in records]
 
 
 def parse_json(text: str, *, what: str) -> Any:

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from bucket_ocr.errors import EventError, MalformedEventError, TransientError
-from bucket_ocr.events import records_from_payload
-from bucket_ocr.events.routing import parse_json
+from bucket_ocr.events.routing import objects_named, parse_json
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.observability import count_failure, logger
 
@@ -71,14 +70,6 @@ class Message:
         }
 
 
-def objects_in(event: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Bucket and key of each record, for the log line that says what a worker holds."""
-    try:
-        return [{"bucket": r.bucket, "key": r.key} for r in records_from_payload(event)]
-    except EventError:
-        return []
-
-
 class Invoker:
     def __init__(self, handler: Handler, dead_letters: DeadLetterQueue, *, timeout_seconds: int, function_name: str):
         self._handler = handler
@@ -96,7 +87,7 @@ class Invoker:
                 raise MalformedEventError(f"a broker message must hold a JSON object, got {type(event).__name__}")
         except EventError as error:
             return self._dead_letter(message, error)
-        objects = objects_in(event)
+        objects = objects_named(event)
         logger.info(
             "event received",
             extra={"message_id": message.message_id, "attempt": message.delivery_count + 1, "objects": objects},
