@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,15 +177,16 @@ class _AmqpBox(DeadLetterBox):
     """Letters read with basic.get and left unacknowledged: closing the channel puts them back."""
 
     def __init__(self, spec: StackSpec):
-        from bucket_ocr.amqp import connect, parse_amqp_url
+        from bucket_ocr.amqp import confirmed_channel, parse_amqp_url
 
         self._spec = spec
         self._letters = parse_amqp_url(
             spec.dead_letter_queue_url, variable="dead_letter_queue_url", queue_required=True
         )
-        self._connection = connect(self._letters, name="bucket-ocr-local dlq")
-        self._channel = self._connection.channel()
-        self._channel.confirm_delivery()
+        # One channel for the box's life: letters are acknowledged on the channel that
+        # read them, and closing it puts back those that were not.
+        self._open = ExitStack()
+        self._channel = self._open.enter_context(confirmed_channel(self._letters, name="bucket-ocr-local dlq"))
 
     def peek(self, limit: int = 1000) -> list[DeadLetter]:
         letters = []
@@ -206,24 +207,15 @@ class _AmqpBox(DeadLetterBox):
         return letters
 
     def _send_back(self, event: Any, letter: DeadLetter) -> None:
-        import pika
+        from bucket_ocr.amqp import publish_json
 
-        # Straight to the work queue through the default exchange, persistent and
-        # confirmed, before the letter is let go.
-        self._channel.basic_publish(
-            exchange="",
-            routing_key=self._spec.work_queue,
-            body=json.dumps(event).encode(),
-            properties=pika.BasicProperties(
-                content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent
-            ),
-            mandatory=True,
-        )
+        # Straight to the work queue through the default exchange, confirmed (and routed:
+        # mandatory) before the letter is let go.
+        publish_json(self._channel, event, exchange="", routing_key=self._spec.work_queue, mandatory=True)
         self._channel.basic_ack(letter.handle)
 
     def close(self) -> None:
-        if self._connection.is_open:
-            self._connection.close()
+        self._open.close()
 
 
 def peek(spec: StackSpec, limit: int = 1000) -> list[DeadLetter]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bucket_ocr.amqp.address import AmqpAddress
@@ -118,10 +118,16 @@ def confirmed_channel(address: AmqpAddress, *, name: str) -> Iterator[Channel]:
     open between them would sit idle through long documents and be closed by the broker's
     heartbeat check; a fresh one costs a few milliseconds and never finds a dead socket.
     """
-    with closing(connect(address, name=name)) as connection:
+    connection = connect(address, name=name)
+    try:
         channel = connection.channel()
         channel.confirm_delivery()
         yield channel
+    finally:
+        # A connection the broker dropped is closed already; closing it again would raise
+        # over the error that ended it.
+        if connection.is_open:
+            connection.close()
 
 
 def publish_json(
