@@ -17,6 +17,7 @@ from moto import mock_aws
 from PIL import Image
 
 from bucket_ocr.results.keys import result_key_for
+from tests.fast.fake_engine import FakeEngine, engine_failure
 from tests.support.events import load_event
 from tests.support.lambda_context import LambdaContext
 from tests.support.moto_app import app_on_moto
@@ -24,28 +25,6 @@ from tests.support.moto_app import app_on_moto
 pytestmark = pytest.mark.functional
 
 INPUT, RESULTS = "batch-in", "batch-out"
-
-
-class OneLineEngine:
-    def __init__(self, out_of_memory: bool = False):
-        self.out_of_memory = out_of_memory
-        self.pages_read = 0
-
-    def read(self, image):
-        from bucket_ocr.engine.errors import EngineError
-        from bucket_ocr.engine.text_line import PageReading, TextLine, Word
-
-        if self.out_of_memory:
-            # As the engine reports the host running out: not the document's fault.
-            raise EngineError("inference failed") from MemoryError()
-        self.pages_read += 1
-        square = [(0, 0), (5, 0), (5, 5), (0, 5)]
-        return PageReading(
-            lines=[TextLine(text="batch", confidence=0.9, polygon=square, words=(Word("batch", 0.9, square),))]
-        )
-
-    def describe(self):
-        return {"name": "one-line", "versions": {}}
 
 
 def png() -> bytes:
@@ -92,7 +71,7 @@ class World:
 @pytest.fixture
 def world(tmp_path):
     with mock_aws():
-        engine = OneLineEngine()
+        engine = FakeEngine()
         s3, sqs, dlq, app = app_on_moto(tmp_path, INPUT, RESULTS, engine, OCR_CLAIM_WAIT_SECONDS="0")
         yield World(s3, sqs, dlq, app, engine)
 
@@ -199,7 +178,7 @@ def test_a_missing_object_is_a_permanent_failure(world):
 def test_a_transient_failure_is_a_temporary_failure_s3_retries(world):
     # Given an engine whose host runs out of memory (a failure a retry may not meet)
     world.s3.put_object(Bucket=INPUT, Key="flaky.png", Body=png())
-    world.engine.out_of_memory = True
+    world.engine.failures = [engine_failure(MemoryError())]
     # When the task runs
     result = world.invoke("flaky.png")
     # Then S3 is asked to retry it: no result, no dead letter
@@ -207,7 +186,6 @@ def test_a_transient_failure_is_a_temporary_failure_s3_retries(world):
     assert result["resultString"].startswith("EngineOutOfMemoryError")
     assert world.result_of("flaky.png") is None and world.dead_letters() == []
     # and the retry, once the engine is well, succeeds
-    world.engine.out_of_memory = False
     assert world.invoke("flaky.png")["resultCode"] == "Succeeded"
 
 
