@@ -23,6 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bucket_ocr.events.routing import objects_named
 from bucket_ocr.storage import error_code
 from bucket_ocr_local.spec import StackSpec
 
@@ -89,8 +90,6 @@ def open_box(spec: StackSpec) -> Iterator[DeadLetterBox]:
 
 
 def describe(message_id: str, body_text: str | bytes, *, attempts: int | None, handle: Any) -> DeadLetter:
-    from bucket_ocr_local.journal import objects_in
-
     try:
         body = json.loads(body_text)
     except ValueError:
@@ -107,7 +106,7 @@ def describe(message_id: str, body_text: str | bytes, *, attempts: int | None, h
             attempts=body.get("attempt"),
             objects=[{"bucket": body["bucket"], "key": body["key"]}] if body.get("bucket") else [],
         )
-    objects = objects_in(body) if isinstance(body, dict) else []
+    objects = objects_named(body) if isinstance(body, dict) else []
     return DeadLetter(
         "redrive",
         **base,

@@ -13,6 +13,8 @@ from bucket_ocr.errors import ConfigurationError, CorruptDocumentError, StorageU
 from bucket_ocr.failures.amqp_queue import AmqpDeadLetterQueue
 from bucket_ocr.failures.dead_letters import dead_letter_body, dead_letter_queue
 from bucket_ocr.failures.sqs_queue import SqsDeadLetterQueue
+from bucket_ocr_local.dead_letters import describe, replay_event
+from tests.support.events import load_event, sqs_wrap
 
 
 def a_letter(attempt: int = 3) -> dict:
@@ -55,3 +57,28 @@ def test_the_url_picks_the_backend_and_an_amqp_url_must_name_its_queue(sqs):
     with pytest.raises(ConfigurationError, match="must name its queue") as refused:
         dead_letter_queue("amqp://ocr:s3cret@rabbitmq:5672/%2F", sqs)
     assert "s3cret" not in str(refused.value)
+
+
+# --- the local stack's reading of the queue ---
+
+
+def test_the_local_box_names_a_redriven_event_s_objects_as_the_function_reads_them():
+    # given an SQS batch the queue gave up on, and the function's own letter
+    batch = sqs_wrap([load_event("s3-put.json")])
+    redriven = describe("m-1", json.dumps(batch), attempts=5, handle="h-1")
+    own = describe("m-2", json.dumps(a_letter()), attempts=1, handle="h-2")
+    # then each names the objects it is about, decoded, and is replayed as an event
+    assert (redriven.kind, redriven.objects) == (
+        "redrive",
+        [{"bucket": "ocr-input", "key": "incoming/invoice 2026 (copy).png"}],
+    )
+    assert (own.kind, own.objects) == ("function", [{"bucket": "in", "key": "scans/a.png"}])
+    assert replay_event(redriven) == batch
+    assert replay_event(own) == {"Records": [a_letter()["record"]]}
+
+
+@pytest.mark.parametrize("body", ["not json", json.dumps({"Records": [{"EventSource": "aws:sns", "Sns": 7}]})])
+def test_the_local_box_names_no_object_for_a_body_that_is_no_event(body):
+    letter = describe("m-1", body, attempts=5, handle="h-1")
+    # then it stays a letter, about no object the function could name
+    assert (letter.kind, letter.objects, letter.bucket) == ("redrive", [], None)
