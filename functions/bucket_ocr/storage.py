@@ -34,6 +34,7 @@ __all__ = [
     "http_status",
     "is_precondition_failure",
     "is_refusal",
+    "lost_conditional_write",
     "storage_errors",
 ]
 
@@ -111,6 +112,14 @@ def is_refusal(error: ClientError) -> bool:
 def is_precondition_failure(error: ClientError) -> bool:
     """A conditional write lost its race (If-None-Match / If-Match did not hold)."""
     return error_code(error) == "PreconditionFailed" or http_status(error) == 412
+
+
+def lost_conditional_write(error: ClientError) -> bool:
+    """A conditional write (If-None-Match / If-Match) that another writer got in before:
+    the condition did not hold, another conditional write on the key was under way
+    (S3's ConditionalRequestConflict), or the object it had to match was deleted meanwhile.
+    The caller looks at the object again; anything else is the caller's to raise."""
+    return is_precondition_failure(error) or error_code(error) in {"NoSuchKey", "ConditionalRequestConflict"}
 
 
 def head(s3: S3Client, where: ObjectRef, version_id: str | None = None) -> HeadObjectOutputTypeDef:

@@ -30,7 +30,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bucket_ocr.errors import DocumentBusyError
 from bucket_ocr.events.records import ObjectRef, clean_etag
 from bucket_ocr.observability import logger
-from bucket_ocr.storage import KEY_NOT_FOUND, error_code, is_precondition_failure, storage_errors
+from bucket_ocr.storage import (
+    KEY_NOT_FOUND,
+    error_code,
+    is_precondition_failure,
+    lost_conditional_write,
+    storage_errors,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -128,7 +134,7 @@ class ClaimStore:
                     self._s3.put_object(Bucket=where.bucket, Key=where.key, Body=body, IfNoneMatch="*")["ETag"]
                 )
             except ClientError as error:
-                if not is_precondition_failure(error) and error_code(error) != "ConditionalRequestConflict":
+                if not lost_conditional_write(error):
                     raise
             stale_etag = self._stale_claim(where)
             if stale_etag is None:
@@ -137,7 +143,7 @@ class ClaimStore:
                 taken = self._s3.put_object(Bucket=where.bucket, Key=where.key, Body=body, IfMatch=f'"{stale_etag}"')
             except ClientError as error:
                 # Another instance took it over first, or its holder renewed it just now.
-                if is_precondition_failure(error) or error_code(error) in {"NoSuchKey", "ConditionalRequestConflict"}:
+                if lost_conditional_write(error):
                     return None
                 raise
             logger.warning("took over a claim whose holder stopped renewing it", extra={"claim": where.key})
@@ -185,6 +191,8 @@ class _Lease:
                 )
                 self._etag = clean_etag(answer["ETag"]) or self._etag
             except ClientError as error:
+                # Not lost_conditional_write: a conflict here is a takeover still under way
+                # that may yet fail, so the lease is renewed again rather than given up.
                 if is_precondition_failure(error) or error_code(error) == "NoSuchKey":
                     self._lost = True
                     logger.warning(

@@ -28,7 +28,7 @@ from bucket_ocr.storage import (
     ACCESS_DENIED,
     KEY_NOT_FOUND,
     error_code,
-    is_precondition_failure,
+    lost_conditional_write,
     storage_errors,
 )
 
@@ -189,10 +189,7 @@ class ResultStore:
                     self._s3.put_object(**request)
                 except ClientError as error:
                     # Another run wrote (or removed) the result since we looked: look again.
-                    if is_precondition_failure(error) or error_code(error) in {
-                        "NoSuchKey",
-                        "ConditionalRequestConflict",
-                    }:
+                    if lost_conditional_write(error):
                         continue
                     raise
             return True
