@@ -209,10 +209,6 @@ class RabbitMQServer:
             # A developer's disk with less than the default 50 MB free would block every
             # publisher; what the stack and tests publish is tiny.
             "disk_free_limit.absolute = 1MB",
-            # Queue depths on the management API at most half a second old (5 s by default):
-            # the tests and the soak wait on a settled queue, and a stale "0 unacked" would
-            # let them look too early.
-            "collect_statistics_interval = 500",
         ]
         _write_private(root / "rabbitmq.conf", "\n".join(settings) + "\n")
 
