@@ -59,6 +59,35 @@ def test_the_url_picks_the_backend_and_an_amqp_url_must_name_its_queue(sqs):
     assert "s3cret" not in str(refused.value)
 
 
+def test_a_broker_that_drops_the_connection_mid_letter_is_named_as_the_cause(monkeypatch, sqs):
+    import pika.exceptions
+
+    # given a broker that drops the connection while the letter is published
+    class DroppingConnection:
+        is_open = True
+
+        def channel(self):
+            return self
+
+        def confirm_delivery(self):
+            pass
+
+        def basic_publish(self, **message):
+            self.is_open = False
+            raise pika.exceptions.StreamLostError("Stream connection lost: ConnectionResetError(104)")
+
+        def close(self):  # as pika's: a closed connection cannot be closed again
+            if not self.is_open:
+                raise pika.exceptions.ConnectionWrongStateError("BlockingConnection.close() on a closed connection")
+
+    monkeypatch.setattr("bucket_ocr.amqp.connection.connect", lambda address, name: DroppingConnection())
+    queue = dead_letter_queue("amqp://ocr:s3cret@rabbitmq:5672/%2F?queue=ocr-dead-letters", sqs)
+    # when a letter is sent, then it is a transient failure caused by the drop itself
+    with pytest.raises(StorageUnavailableError, match="StreamLostError") as raised:
+        queue.send(a_letter())
+    assert isinstance(raised.value.__cause__, pika.exceptions.StreamLostError)
+
+
 # --- the local stack's reading of the queue ---
 
 
