@@ -37,7 +37,8 @@ def peak_rss_mb() -> float:
 
 
 def _pages(data: bytes, name: str, pdf_dpi: int):
-    from bucket_ocr.documents import ObjectRef, iter_pages
+    from bucket_ocr.documents import iter_pages
+    from bucket_ocr.events.records import ObjectRef
     from bucket_ocr.settings import Limits
 
     return iter_pages(data, ObjectRef("bench", name), limits=Limits(), pdf_dpi=pdf_dpi)[1]

@@ -322,7 +322,8 @@ def _make_receipt(
 
 def render_for_pdf(corpus: Corpus, count: int) -> bytes:
     """A `count`-page image-only PDF made of the corpus pages, cycled, for memory runs."""
-    from bucket_ocr.documents import ObjectRef, iter_pages
+    from bucket_ocr.documents import iter_pages
+    from bucket_ocr.events.records import ObjectRef
     from bucket_ocr.settings import Limits
 
     images: list[Image.Image] = []

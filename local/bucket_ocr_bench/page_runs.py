@@ -38,7 +38,8 @@ class PageFigure:
 
 
 def decode(corpus: Corpus, page: CorpusPage, pdf_dpi: int) -> tuple[Any, float]:
-    from bucket_ocr.documents import ObjectRef, iter_pages
+    from bucket_ocr.documents import iter_pages
+    from bucket_ocr.events.records import ObjectRef
     from bucket_ocr.settings import Limits
 
     started = time.perf_counter()

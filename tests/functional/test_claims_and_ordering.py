@@ -15,7 +15,8 @@ from botocore.awsrequest import AWSResponse
 
 from bucket_ocr.app import OcrApp
 from bucket_ocr.clients import make_clients
-from bucket_ocr.results.claims import ClaimStore, ClaimTimes, VersionIdentity
+from bucket_ocr.events.records import ObjectRef
+from bucket_ocr.results.claims import ClaimStore, ClaimTimes
 from tests.fast.helpers import RawBody, s3_event
 from tests.functional.test_function_on_moto import LINES, png
 from tests.support.lambda_context import LambdaContext
@@ -134,7 +135,7 @@ def test_a_claim_left_by_a_dead_instance_is_taken_over_when_its_lease_runs_out(m
     etag = moto_stack.upload("orphan-claim.png", png(LINES))
     event = event_for(moto_stack, "orphan-claim.png", etag)
     dead = ClaimStore(moto_stack.s3, moto_stack.results_bucket, moto_stack.settings.results_prefix, times=QUICK_CLAIMS)
-    identity = VersionIdentity(moto_stack.input_bucket, "orphan-claim.png", None, etag)
+    identity = ObjectRef(moto_stack.input_bucket, "orphan-claim.png", None, etag)
     moto_stack.s3.put_object(Bucket=moto_stack.results_bucket, Key=dead.key_for(identity), Body=b"{}", IfNoneMatch="*")
 
     # when the event is delivered again to a live instance

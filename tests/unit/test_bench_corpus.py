@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bucket_ocr.documents import ObjectRef, iter_pages
+from bucket_ocr.documents import iter_pages
 from bucket_ocr.documents.detect import detect_type
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.settings import Limits
 from bucket_ocr_bench import page_render
 from bucket_ocr_bench.corpus import (

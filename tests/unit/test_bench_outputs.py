@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results import document
 from bucket_ocr_bench import outputs_cost
 from bucket_ocr_bench.corpus import Corpus, CorpusPage
@@ -81,7 +82,7 @@ def _result(pages: int = 1, content_type: str = "image/png") -> dict:
         lines=[document.line_dict(_Word("hola", (10, 10, 60, 30)), 200, 100)],
         dpi=(150, 150),
     )
-    source = document.SourceInfo("in", "doc.png", content_type=content_type)
+    source = ObjectRef("in", "doc.png", content_type=content_type)
     return document.succeeded(source, {"name": "test"}, document.Timings(), [page] * pages, None, outputs={})
 
 

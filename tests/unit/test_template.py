@@ -615,11 +615,11 @@ def test_the_function_publishes_completion_events_on_the_configured_bus_only(giv
 
 def test_the_event_markers_are_under_the_prefix_the_function_may_write():
     from bucket_ocr.completion.published import EVENTS_FOLDER, marker_key
-    from bucket_ocr.results.claims import VersionIdentity
+    from bucket_ocr.events.records import ObjectRef
 
     # Given where a marker goes for the template's default prefix
     prefix = load_template()["Parameters"]["ResultsPrefix"]["Default"]
-    key = marker_key(prefix, VersionIdentity("in", "a.png", None, "abc"))
+    key = marker_key(prefix, ObjectRef("in", "a.png", None, "abc"))
     assert key.startswith(prefix + EVENTS_FOLDER)
     # Then ReadWriteResults (GetObject for the HEAD, PutObject) covers it
     statements = iam_statements(load_template()["Resources"])
