@@ -11,21 +11,21 @@ own overhead: HTTP transfers, decoding, JSON, the duplicate check.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from bucket_ocr_bench.errors import MeasurementError
+from bucket_ocr_local.errors import LocalStackError
 from bucket_ocr_local.sources.sqs_source import lambda_sqs_record
+from bucket_ocr_local.stores.moto_store import MotoServer
 
-LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
 
 
@@ -36,51 +36,32 @@ class FunctionRun:
     result: dict[str, Any]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
 class MotoFunctionPath:
     def __init__(self, engine: Any, models_dir: str, environ: dict[str, str]):
         self._engine = engine
         self._models_dir = models_dir
         self._environ = environ
-        self._server: subprocess.Popen | None = None
+        self._logs = tempfile.TemporaryDirectory(prefix="bench-moto-")
+        self._server: MotoServer | None = None
         self.app: Any = None
 
     def __enter__(self) -> MotoFunctionPath:
-        port = _free_port()
-        self.url = f"http://{LOOPBACK}:{port}"
-        self._server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**self._environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"},
-        )
-        self._wait_for_port(port)
+        # The harness's own moto server (its port, readiness wait and stop), logging to a
+        # scratch folder: the bench keeps only its report.
+        self._server = MotoServer(Path(self._logs.name))
+        try:
+            self._server.start()
+        except LocalStackError as error:
+            self.__exit__()
+            raise MeasurementError(f"moto server for the function path: {error}") from error
+        self.url = self._server.url
         self._provision()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._server is not None:
-            self._server.terminate()
-            try:
-                self._server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-
-    def _wait_for_port(self, port: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._server.poll() is not None:
-                raise MeasurementError(f"moto server exited with code {self._server.returncode}")
-            with socket.socket() as probe:
-                if probe.connect_ex((LOOPBACK, port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise MeasurementError(f"moto server did not listen on {self.url} within {timeout:.0f} s")
+            self._server.stop()
+        self._logs.cleanup()
 
     def _provision(self) -> None:
         from bucket_ocr.app import OcrApp
