@@ -27,7 +27,6 @@ __all__ = [
     "ACCESS_DENIED",
     "KEY_NOT_FOUND",
     "Download",
-    "clean_etag",  # the one etag cleaner lives with the object type; storage is where most callers meet it
     "download",
     "error_code",
     "head",

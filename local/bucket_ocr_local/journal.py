@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bucket_ocr.events.routing import objects_named
-
 JOURNAL_FILE = "invocations.jsonl"
 
 
@@ -36,8 +34,3 @@ def entries(work_dir: Path | str) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-# What an entry lists is the function's own reading of the event, the one the worker logs
-# (an EventError names no object; a bug raises); under the name the stack's callers use.
-objects_in = objects_named

@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bucket_ocr.events.routing import objects_named
 from bucket_ocr_local import journal
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.processes import ManagedProcess, wait_for
@@ -67,7 +68,7 @@ class Worker:
             "pid": os.getpid(),
             "request_id": request_id,
             "delivery": delivery.label,
-            "objects": journal.objects_in(delivery.event),
+            "objects": objects_named(delivery.event),
             "started_at": started,
         }
         with _KeepAlive(delivery, self.source.lease_seconds / 3):

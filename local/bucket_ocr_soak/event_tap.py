@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from contextlib import closing
 from typing import Any
 
-from bucket_ocr_local.journal import objects_in
+from bucket_ocr.events.routing import objects_named
 from bucket_ocr_local.spec import StackSpec
 
 TAP_QUEUE = "soak-event-tap"
@@ -30,12 +30,12 @@ class EventTap(ABC):
 
         Returns the objects it names, or None when no event has arrived since.
         """
-        bodies = [body for body in self._take_all() if objects_in(_json(body))]
+        bodies = [body for body in self._take_all() if objects_named(_json(body))]
         if not bodies:
             return None
         body = rng.choice(bodies)
         self._send_to_work_queue(body)
-        return objects_in(_json(body))
+        return objects_named(_json(body))
 
     def clear(self) -> int:
         """Forgets the events seen so far (the calibration's); returns how many."""

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bucket_ocr.storage import clean_etag, error_code
+from bucket_ocr.events.records import clean_etag
+from bucket_ocr.storage import error_code
 from bucket_ocr_local.spec import StackSpec
 from bucket_ocr_soak.errors import UploadFailedError
 from bucket_ocr_soak.workload import Upload, Workload

@@ -13,10 +13,10 @@ from PIL import Image
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import StorageUnavailableError
 from bucket_ocr.events import records_from_payload
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.fast.fake_engine import DEFAULT_LINES
 from tests.fast.helpers import blank_png, reconfigure, s3_event, throttle
 from tests.support.events import load_event, retarget, sqs_wrap
-from tests.support.lambda_context import LambdaContext
 from tests.support.schema import result_validator
 
 TEXT = "\n".join(DEFAULT_LINES)
@@ -28,7 +28,7 @@ def test_an_upload_comes_back_as_the_engines_lines_with_its_source(moto_stack):
     data = blank_png()
     etag = moto_stack.upload(key, data)
     # When S3's event for it reaches the function
-    response = moto_stack.app.handle(s3_event(moto_stack, key, etag), LambdaContext())
+    response = moto_stack.app.handle(s3_event(moto_stack, key, etag), lambda_context())
     # Then the result holds the engine's lines and names the object it was read from
     result = moto_stack.result(key)
     result_validator().validate(result)
@@ -51,9 +51,9 @@ def test_a_duplicate_event_reads_no_page_again(moto_stack):
     # Given an upload whose event has been handled
     etag = moto_stack.upload("dup.png", blank_png())
     event = s3_event(moto_stack, "dup.png", etag)
-    moto_stack.app.handle(event, LambdaContext())
+    moto_stack.app.handle(event, lambda_context())
     # When the same event is delivered again (at-least-once delivery)
-    response = moto_stack.app.handle(event, LambdaContext())
+    response = moto_stack.app.handle(event, lambda_context())
     # Then no page is read again and the outcome says why
     assert moto_stack.app.engine.pages_read == 1
     assert (response["outcomes"][0]["status"], response["outcomes"][0]["reason"]) == ("skipped", "duplicate")
@@ -64,10 +64,10 @@ def test_a_new_version_of_the_object_is_processed_again(moto_stack):
     # Given an object read once, then overwritten with a page the engine reads otherwise
     moto_stack.app.engine.lines_by_size = {(200, 60): ["second version"]}
     first = moto_stack.upload("changing.png", blank_png())
-    moto_stack.app.handle(s3_event(moto_stack, "changing.png", first), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "changing.png", first), lambda_context())
     second = moto_stack.upload("changing.png", blank_png(200, 60))
     # When the overwrite's event arrives
-    moto_stack.app.handle(s3_event(moto_stack, "changing.png", second), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "changing.png", second), lambda_context())
     # Then the result describes the new version
     result = moto_stack.result("changing.png")
     assert (result["source"]["etag"], result["text"]) == (second, "second version")
@@ -82,7 +82,7 @@ def test_every_page_of_a_multi_page_document_is_read_in_order(moto_stack):
     pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:])
     etag = moto_stack.upload("three.tiff", buffer.getvalue())
     # When its event is handled
-    moto_stack.app.handle(s3_event(moto_stack, "three.tiff", etag), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "three.tiff", etag), lambda_context())
     # Then the pages come in document order, and so does the text
     result = moto_stack.result("three.tiff")
     assert [(p["index"], p["width"], p["text"]) for p in result["pages"]] == [
@@ -100,7 +100,7 @@ def test_a_corrupt_upload_gives_a_failed_result_and_one_dead_letter(moto_stack):
     etag = moto_stack.upload(key, data[: len(data) // 2])
     event = s3_event(moto_stack, key, etag)
     # When its event arrives
-    response = moto_stack.app.handle(event, LambdaContext())
+    response = moto_stack.app.handle(event, lambda_context())
     # Then the outcome is a named failure, recorded as a result and as one dead letter
     assert response["outcomes"][0]["error_type"] == "CorruptDocumentError"
     result = moto_stack.result(key)
@@ -113,13 +113,13 @@ def test_a_corrupt_upload_gives_a_failed_result_and_one_dead_letter(moto_stack):
     assert (letter["bucket"], letter["key"]) == (moto_stack.input_bucket, key)
     assert moto_stack.app.engine.attempts == 0
     # And a redelivery of the same event sends no second letter
-    moto_stack.app.handle(event, LambdaContext())
+    moto_stack.app.handle(event, lambda_context())
     assert moto_stack.dead_letters() == []
 
 
 def test_an_object_that_is_gone_is_dead_lettered(moto_stack):
     event = s3_event(moto_stack, "never uploaded.png", "0" * 32)
-    response = moto_stack.app.handle(event, LambdaContext())
+    response = moto_stack.app.handle(event, lambda_context())
     assert response["outcomes"][0]["error_type"] == "ObjectNotFoundError"
     assert [letter["error_type"] for letter in moto_stack.dead_letters()] == ["ObjectNotFoundError"]
 
@@ -127,7 +127,7 @@ def test_an_object_that_is_gone_is_dead_lettered(moto_stack):
 def test_a_document_over_the_size_limit_is_refused_without_reading_it(moto_stack):
     reconfigure(moto_stack, limits=moto_stack.settings.limits.__class__(max_object_bytes=100))
     etag = moto_stack.upload("big.png", blank_png(400, 400))
-    response = moto_stack.app.handle(s3_event(moto_stack, "big.png", etag), LambdaContext())
+    response = moto_stack.app.handle(s3_event(moto_stack, "big.png", etag), lambda_context())
     assert response["outcomes"][0]["error_type"] == "DocumentTooLargeError"
     assert moto_stack.app.engine.attempts == 0
 
@@ -136,7 +136,7 @@ def test_a_transient_s3_failure_raises_and_sends_nothing_to_the_dead_letter_queu
     etag = moto_stack.upload("slow.png", blank_png())
     throttle(moto_stack.app.processor._s3, "slow.png")
     with pytest.raises(StorageUnavailableError, match="SlowDown"):
-        moto_stack.app.handle(s3_event(moto_stack, "slow.png", etag), LambdaContext())
+        moto_stack.app.handle(s3_event(moto_stack, "slow.png", etag), lambda_context())
     assert moto_stack.dead_letters() == [] and moto_stack.result_keys() == []
 
 
@@ -149,7 +149,7 @@ def test_every_record_of_a_multi_record_event_is_processed_even_after_a_transien
         record["s3"]["object"].update(key=key.replace(" ", "+"), eTag=etag)
     # When it is handled, the event is handed back for a retry
     with pytest.raises(StorageUnavailableError):
-        moto_stack.app.handle(event, LambdaContext())
+        moto_stack.app.handle(event, lambda_context())
     # Then the other two were read all the same
     assert sorted(moto_stack.result_keys()) == [
         f"ocr/{moto_stack.input_bucket}/a one.png.json",
@@ -163,7 +163,7 @@ def test_an_sqs_batch_with_one_failing_message_reports_exactly_that_one(moto_sta
     throttle(moto_stack.app.processor._s3, "slow")
     batch = sqs_wrap([s3_event(moto_stack, key, etag) for key, etag in tags.items()], receive_count=2)
     # When the batch is handled
-    response = moto_stack.app.handle(batch, LambdaContext())
+    response = moto_stack.app.handle(batch, lambda_context())
     # Then only the second message is reported for redelivery; the others are done
     assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]}
     assert sorted(moto_stack.result_keys()) == [
@@ -177,14 +177,14 @@ def test_a_batch_whose_every_message_fails_reports_them_all(moto_stack):
     etag = moto_stack.upload("only-slow.png", blank_png())
     throttle(moto_stack.app.processor._s3, "slow")
     batch = sqs_wrap([s3_event(moto_stack, "only-slow.png", etag)])
-    response = moto_stack.app.handle(batch, LambdaContext())
+    response = moto_stack.app.handle(batch, lambda_context())
     assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
 
 
 def test_a_malformed_sqs_message_is_dead_lettered_not_redelivered(moto_stack):
     etag = moto_stack.upload("fine.png", blank_png())
     batch = sqs_wrap(["this is not json", s3_event(moto_stack, "fine.png", etag)], receive_count=3)
-    response = moto_stack.app.handle(batch, LambdaContext())
+    response = moto_stack.app.handle(batch, lambda_context())
     assert response == {"batchItemFailures": []}
     (letter,) = moto_stack.dead_letters()
     assert (letter["error_type"], letter["attempt"]) == ("MalformedEventError", 3)
@@ -193,14 +193,14 @@ def test_a_malformed_sqs_message_is_dead_lettered_not_redelivered(moto_stack):
 
 
 def test_the_s3_test_event_is_skipped_without_failing(moto_stack):
-    response = moto_stack.app.handle(load_event("sqs-s3-test-event.json"), LambdaContext())
+    response = moto_stack.app.handle(load_event("sqs-s3-test-event.json"), lambda_context())
     assert response == {"batchItemFailures": []}
     assert moto_stack.dead_letters() == [] and moto_stack.result_keys() == []
 
 
 def test_results_of_the_function_never_trigger_it(moto_stack):
     event = retarget(load_event("s3-put.json"), moto_stack.results_bucket, "ocr/some/result.png.json")
-    response = moto_stack.app.handle(event, LambdaContext())
+    response = moto_stack.app.handle(event, lambda_context())
     assert response["outcomes"][0]["reason"] == "own-output"
     assert moto_stack.app.engine.attempts == 0
 
@@ -212,7 +212,7 @@ def test_a_deletion_is_skipped(moto_stack, fixture):
     if "detail-type" in event:
         event["detail-type"] = "Object Deleted"
     # When it is handled, then nothing is read
-    response = moto_stack.app.handle(event, LambdaContext())
+    response = moto_stack.app.handle(event, lambda_context())
     assert response["outcomes"][0]["reason"] == "not-a-creation"
     assert moto_stack.app.engine.attempts == 0 and moto_stack.result_keys() == []
 
@@ -232,7 +232,7 @@ def test_every_event_source_reaches_the_same_result(moto_stack, fixture):
     if fixture == "eventbridge-object-created.json":
         event["detail"]["object"].pop("version-id")
     # When the event is handled
-    moto_stack.app.handle(event, LambdaContext())
+    moto_stack.app.handle(event, lambda_context())
     # Then the result is there, under the decoded key, and names the uploaded version
     result = moto_stack.result(record.key)
     assert (result["status"], result["text"], result["source"]["etag"]) == ("succeeded", TEXT, etag)
@@ -244,7 +244,7 @@ def test_a_missing_results_bucket_is_retried_not_dead_lettered(moto_stack):
     moto_stack.s3.delete_bucket(Bucket=moto_stack.results_bucket)
     # When an upload's event arrives, it is handed back for a retry
     with pytest.raises(StorageUnavailableError, match="NoSuchBucket"):
-        moto_stack.app.handle(s3_event(moto_stack, "orphan.png", etag), LambdaContext())
+        moto_stack.app.handle(s3_event(moto_stack, "orphan.png", etag), lambda_context())
     # And the document is not blamed: no dead letter
     assert moto_stack.dead_letters() == []
 
@@ -252,7 +252,7 @@ def test_a_missing_results_bucket_is_retried_not_dead_lettered(moto_stack):
 def test_a_text_sidecar_is_written_beside_the_json_when_asked_for(moto_stack):
     reconfigure(moto_stack, outputs=("json", "txt"))
     etag = moto_stack.upload("with text.png", blank_png())
-    moto_stack.app.handle(s3_event(moto_stack, "with text.png", etag), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "with text.png", etag), lambda_context())
     result = moto_stack.result("with text.png")
     assert result["outputs"]["txt"] == f"ocr/{moto_stack.input_bucket}/with text.png.txt"
     sidecar = moto_stack.s3.get_object(Bucket=moto_stack.results_bucket, Key=result["outputs"]["txt"])
@@ -269,7 +269,7 @@ def test_the_uploaders_job_tag_and_outputs_override_the_defaults_for_that_object
         Metadata={"ocr-job-tag": "claims:2026-11", "ocr-outputs": "txt"},
     )
     # When its event is handled
-    moto_stack.app.handle(s3_event(moto_stack, "tagged scan.png", response["ETag"].strip('"')), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "tagged scan.png", response["ETag"].strip('"')), lambda_context())
     # Then the result carries the tag and says where each output went
     result = moto_stack.result("tagged scan.png")
     assert result["job_tag"] == "claims:2026-11"
@@ -278,7 +278,7 @@ def test_the_uploaders_job_tag_and_outputs_override_the_defaults_for_that_object
     assert text.decode("utf-8") == TEXT
     # And an upload without metadata gets the function's defaults: the JSON only
     etag = moto_stack.upload("plain.png", blank_png())
-    moto_stack.app.handle(s3_event(moto_stack, "plain.png", etag), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "plain.png", etag), lambda_context())
     plain = moto_stack.result("plain.png")
     assert (plain["job_tag"], list(plain["outputs"])) == (None, ["json"])
 
@@ -287,7 +287,7 @@ def test_invalid_outputs_in_metadata_fail_the_document_naming_the_key(moto_stack
     response = moto_stack.s3.put_object(
         Bucket=moto_stack.input_bucket, Key="odd.png", Body=blank_png(), Metadata={"ocr-outputs": "json,docx"}
     )
-    outcome = moto_stack.app.handle(s3_event(moto_stack, "odd.png", response["ETag"].strip('"')), LambdaContext())
+    outcome = moto_stack.app.handle(s3_event(moto_stack, "odd.png", response["ETag"].strip('"')), lambda_context())
     assert outcome["outcomes"][0]["error_type"] == "InvalidObjectOptionsError"
     result = moto_stack.result("odd.png")
     assert result["status"] == "failed" and "x-amz-meta-ocr-outputs" in result["error"]["message"]
@@ -311,10 +311,10 @@ def test_each_processed_document_announces_itself_once_on_eventbridge(moto_stack
 
     # When a good upload and a corrupt one are handled, and the good one's event comes again
     etag = moto_stack.upload("good.png", blank_png())
-    moto_stack.app.handle(s3_event(moto_stack, "good.png", etag), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "good.png", etag), lambda_context())
     bad_etag = moto_stack.upload("bad.png", b"\x89PNG\r\n\x1a\nnot really")
-    moto_stack.app.handle(s3_event(moto_stack, "bad.png", bad_etag), LambdaContext())
-    duplicate = moto_stack.app.handle(s3_event(moto_stack, "good.png", etag), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "bad.png", bad_etag), lambda_context())
+    duplicate = moto_stack.app.handle(s3_event(moto_stack, "good.png", etag), lambda_context())
     # Then one event each, after their results, with what a consumer needs; none for the duplicate
     assert duplicate["outcomes"][0]["reason"] == "duplicate"
     by_key = {event["detail"]["source"]["key"]: event for event in delivered()}

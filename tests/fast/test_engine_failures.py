@@ -9,15 +9,15 @@ import pytest
 
 from bucket_ocr.errors import EngineOutOfMemoryError
 from bucket_ocr.observability import SERVICE
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.fast.fake_engine import engine_failure
 from tests.fast.helpers import blank_png, s3_event
 from tests.support.events import load_event, sqs_wrap
-from tests.support.lambda_context import LambdaContext
 
 
 def handle_upload(stack, key="scan.png"):
     etag = stack.upload(key, blank_png())
-    return stack.app.handle(s3_event(stack, key, etag), LambdaContext())
+    return stack.app.handle(s3_event(stack, key, etag), lambda_context())
 
 
 def test_an_engine_failure_that_passes_on_a_second_read_costs_nothing_but_the_read(moto_stack):
@@ -77,7 +77,7 @@ def test_a_bug_in_an_sqs_batch_is_reported_for_redelivery_and_logged_with_its_tr
     service_log = logging.getLogger(SERVICE)
     service_log.addHandler(caplog.handler)
     try:
-        response = moto_stack.app.handle(batch, LambdaContext())
+        response = moto_stack.app.handle(batch, lambda_context())
     finally:
         service_log.removeHandler(caplog.handler)
     # Then the message goes back, and the log shows the bug with its traceback
@@ -95,7 +95,7 @@ def batch_operation(stack, key):
 def test_an_s3_batch_task_the_engine_fails_on_twice_is_a_permanent_failure(moto_stack):
     moto_stack.app.engine.failures = [engine_failure(RuntimeError("boom")) for _ in "ab"]
     moto_stack.upload("task.png", blank_png())
-    (result,) = moto_stack.app.handle(batch_operation(moto_stack, "task.png"), LambdaContext())["results"]
+    (result,) = moto_stack.app.handle(batch_operation(moto_stack, "task.png"), lambda_context())["results"]
     assert result["resultCode"] == "PermanentFailure" and result["resultString"].startswith("OcrEngineFailedError")
 
 
@@ -103,4 +103,4 @@ def test_a_bug_in_an_s3_batch_task_fails_the_invocation_instead_of_asking_for_a_
     moto_stack.app.engine.failures = [TypeError("a bug of ours")]
     moto_stack.upload("task.png", blank_png())
     with pytest.raises(TypeError, match="a bug of ours"):
-        moto_stack.app.handle(batch_operation(moto_stack, "task.png"), LambdaContext())
+        moto_stack.app.handle(batch_operation(moto_stack, "task.png"), lambda_context())

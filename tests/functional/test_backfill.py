@@ -17,9 +17,9 @@ from PIL import Image
 
 from bucket_ocr.backfill import cli as backfill_cli
 from bucket_ocr.events.routing import records_from_sqs_body
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.functional.test_batch_operations import OneLineEngine
 from tests.support.events import sqs_wrap
-from tests.support.lambda_context import LambdaContext
 from tests.support.moto_app import app_on_moto
 
 pytestmark = pytest.mark.functional
@@ -66,7 +66,7 @@ def test_two_hundred_objects_half_done_the_other_half_enqueued_and_read(world, c
         key = f"scans/{n:03d} page.png"
         etags[key] = s3.put_object(Bucket=SOURCE, Key=key, Body=page(n))["ETag"].strip('"')
         if n % 2 == 0:
-            app.handle({"bucket": SOURCE, "key": key}, LambdaContext())
+            app.handle({"bucket": SOURCE, "key": key}, lambda_context())
     undone = {key for n, key in enumerate(sorted(etags)) if n % 2 == 1}
     assert engine.pages_read == COUNT // 2
 
@@ -90,7 +90,7 @@ def test_two_hundred_objects_half_done_the_other_half_enqueued_and_read(world, c
 
     # When the function is handed those messages, as Lambda's SQS event source would
     for start in range(0, len(messages), 10):
-        response = app.handle(sqs_wrap([json.loads(m["Body"]) for m in messages[start : start + 10]]), LambdaContext())
+        response = app.handle(sqs_wrap([json.loads(m["Body"]) for m in messages[start : start + 10]]), lambda_context())
         assert response["batchItemFailures"] == []
     # Then it read each of them once, and a new backfill finds nothing left to do
     assert engine.pages_read == COUNT
@@ -107,6 +107,6 @@ def test_a_second_delivery_of_a_backfill_event_is_skipped_as_a_duplicate(world, 
     bodies = [json.loads(m["Body"]) for m in drain(sqs, events)]
     assert len(bodies) == 2
     # When both are handled
-    response = app.handle(sqs_wrap(bodies), LambdaContext())
+    response = app.handle(sqs_wrap(bodies), lambda_context())
     # Then the document was read once
     assert response["batchItemFailures"] == [] and engine.pages_read == 1

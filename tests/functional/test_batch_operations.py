@@ -17,9 +17,9 @@ from moto import mock_aws
 from PIL import Image
 
 from bucket_ocr.results.keys import result_key_for
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.fast.fake_engine import FakeEngine, engine_failure
 from tests.support.events import load_event
-from tests.support.lambda_context import LambdaContext
 from tests.support.moto_app import app_on_moto
 
 pytestmark = pytest.mark.functional
@@ -46,7 +46,7 @@ class World:
             task["s3BucketArn"] = f"arn:aws:s3:::{bucket}"
         else:
             task["s3Bucket"] = bucket
-        response = self.app.handle(event, LambdaContext())
+        response = self.app.handle(event, lambda_context())
         # The response S3 reads: the invocation copied, one result per task, JSON all through.
         assert json.loads(json.dumps(response)) == response
         assert response["invocationId"] == event["invocationId"]
@@ -166,7 +166,7 @@ def test_a_document_that_cannot_be_read_is_a_permanent_failure_dead_lettered(wor
     (letter,) = world.dead_letters()
     assert (letter["bucket"], letter["key"]) == (INPUT, "broken.png")
     assert letter["record"]["s3_batch"]["task_id"] == "dGFza2lkZ29lc2hlcmUK"
-    assert world.app.handle({k: v for k, v in letter["record"].items()}, LambdaContext())["outcomes"]
+    assert world.app.handle({k: v for k, v in letter["record"].items()}, lambda_context())["outcomes"]
 
 
 def test_a_missing_object_is_a_permanent_failure(world):
@@ -203,6 +203,6 @@ def test_storage_unavailable_before_processing_is_a_temporary_failure(world, mon
 def test_an_unreadable_task_is_a_permanent_failure(world):
     event = load_event("s3-batch-operations-2.0.json")
     del event["tasks"][0]["s3Key"]
-    response = world.app.handle(event, LambdaContext())
+    response = world.app.handle(event, lambda_context())
     [result] = response["results"]
     assert result["resultCode"] == "PermanentFailure" and result["resultString"].startswith("MalformedEventError")

@@ -17,9 +17,9 @@ from bucket_ocr.app import OcrApp
 from bucket_ocr.clients import make_clients
 from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.fast.helpers import RawBody, s3_event
 from tests.functional.test_function_on_moto import LINES, png
-from tests.support.lambda_context import LambdaContext
 
 pytestmark = pytest.mark.functional
 
@@ -66,7 +66,7 @@ def in_thread(app: OcrApp, event: dict[str, Any]) -> tuple[threading.Thread, dic
 
     def run():
         try:
-            answer["response"] = app.handle(event, LambdaContext())
+            answer["response"] = app.handle(event, lambda_context())
         except BaseException as error:  # noqa: BLE001 - whatever the thread met is handed to the test to assert on
             answer["error"] = error
 
@@ -141,7 +141,7 @@ def test_a_claim_left_by_a_dead_instance_is_taken_over_when_its_lease_runs_out(m
     # when the event is delivered again to a live instance
     engine = GatedEngine(real_engine)
     engine.go.set()
-    response = instance(moto_stack, engine).handle(event, LambdaContext())
+    response = instance(moto_stack, engine).handle(event, lambda_context())
 
     # then it takes the stale claim over and reads the document
     assert [o["status"] for o in response["outcomes"]] == ["succeeded"]
@@ -166,7 +166,7 @@ def test_a_slow_run_of_an_overwritten_version_does_not_replace_the_newer_result(
     fast = instance(moto_stack, fast_engine)
     assert (
         outcome(
-            {"response": fast.handle(event_for(moto_stack, "overwritten.png", new_etag, new_seq), LambdaContext())}
+            {"response": fast.handle(event_for(moto_stack, "overwritten.png", new_etag, new_seq), lambda_context())}
         )["status"]
         == "succeeded"
     )
@@ -186,10 +186,10 @@ def test_an_old_event_arriving_after_the_overwrite_is_skipped_without_reading(mo
     engine = GatedEngine(real_engine)
     engine.go.set()
     app = instance(moto_stack, engine)
-    app.handle(event_for(moto_stack, "late.png", new_etag, "0B"), LambdaContext())
+    app.handle(event_for(moto_stack, "late.png", new_etag, "0B"), lambda_context())
 
     # when the first version's event arrives late
-    response = app.handle(event_for(moto_stack, "late.png", old_etag, "0A"), LambdaContext())
+    response = app.handle(event_for(moto_stack, "late.png", old_etag, "0A"), lambda_context())
 
     # then it is skipped as superseded without running the engine again
     assert [(o["status"], o["reason"]) for o in response["outcomes"]] == [("skipped", "superseded")]
@@ -219,7 +219,7 @@ def test_an_s3_refusal_is_permanent_for_its_object(moto_stack, operation, status
     refuse(moto_stack.app.processor._s3, operation, "refused.png", status, code)
 
     # when its event is handled
-    response = moto_stack.app.handle(s3_event(moto_stack, "refused.png", etag), LambdaContext())
+    response = moto_stack.app.handle(s3_event(moto_stack, "refused.png", etag), lambda_context())
 
     # then it is not handed back for retries: the event is dead-lettered, named
     assert [(o["status"], o["error_type"]) for o in response["outcomes"]] == [("failed", "StorageRejectedError")]
@@ -236,7 +236,7 @@ def test_a_4xx_that_means_not_now_is_retried(moto_stack, status, code):
     etag = moto_stack.upload("later.png", png(LINES))
     refuse(moto_stack.app.processor._s3, "GetObject", "later.png", status, code)
     with pytest.raises(StorageUnavailableError, match=code):
-        moto_stack.app.handle(s3_event(moto_stack, "later.png", etag), LambdaContext())
+        moto_stack.app.handle(s3_event(moto_stack, "later.png", etag), lambda_context())
     assert moto_stack.dead_letters() == []
 
 
@@ -248,7 +248,7 @@ def test_a_denied_head_of_the_result_reads_as_no_result_and_warns_once(moto_stac
 
     # when two new documents arrive
     outcomes = [
-        app.handle(s3_event(moto_stack, key, etag), LambdaContext())["outcomes"][0] for key, etag in tags.items()
+        app.handle(s3_event(moto_stack, key, etag), lambda_context())["outcomes"][0] for key, etag in tags.items()
     ]
 
     # then both are read (not retried as unavailable storage), with one warning for the instance
@@ -276,7 +276,7 @@ def test_a_result_write_that_fails_for_a_moment_is_tried_again_without_reading_a
     app.processor._s3.meta.events.register("before-send.s3.PutObject", unavailable)
 
     # when its event is handled
-    response = app.handle(event_for(moto_stack, "brief-outage.png", etag), LambdaContext())
+    response = app.handle(event_for(moto_stack, "brief-outage.png", etag), lambda_context())
 
     # then the result is written once storage answers, and the document was read once
     assert [o["status"] for o in response["outcomes"]] == ["succeeded"]

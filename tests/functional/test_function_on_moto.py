@@ -10,8 +10,8 @@ import io
 
 import pytest
 
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.fast.helpers import reconfigure, s3_event
-from tests.support.lambda_context import LambdaContext
 from tests.support.pages import render_text_page
 from tests.support.schema import result_validator
 
@@ -38,7 +38,7 @@ def test_an_uploaded_page_comes_back_as_words_with_confidences_and_boxes(moto_st
     key = "incoming/Señor Núñez+factura 1.png"
     etag = moto_stack.upload(key, png(LINES))
     # When the real S3 event for it reaches the function
-    response = moto_stack.app.handle(s3_event(moto_stack, key, etag), LambdaContext())
+    response = moto_stack.app.handle(s3_event(moto_stack, key, etag), lambda_context())
     # Then the result JSON holds those words, with confidences and boxes inside the page
     result = moto_stack.result(key)
     result_validator().validate(result)
@@ -67,9 +67,9 @@ def test_an_uploaded_page_comes_back_as_words_with_confidences_and_boxes(moto_st
 def test_a_new_version_of_the_object_is_read_anew(moto_stack):
     key = "changing.png"
     first = moto_stack.upload(key, png(LINES))
-    moto_stack.app.handle(s3_event(moto_stack, key, first), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, key, first), lambda_context())
     second = moto_stack.upload(key, png(SPANISH))
-    moto_stack.app.handle(s3_event(moto_stack, key, second), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, key, second), lambda_context())
     result = moto_stack.result(key)
     assert result["source"]["etag"] == second
     assert "Núñez" in result["text"]
@@ -85,7 +85,7 @@ def test_every_page_of_a_pdf_and_a_tiff_is_read_in_order(moto_stack):
         buffer = io.BytesIO()
         pages[0].save(buffer, fmt, save_all=True, append_images=pages[1:], **options)
         etag = moto_stack.upload(key, buffer.getvalue())
-        moto_stack.app.handle(s3_event(moto_stack, key, etag), LambdaContext())
+        moto_stack.app.handle(s3_event(moto_stack, key, etag), lambda_context())
         result = moto_stack.result(key)
         assert [p["index"] for p in result["pages"]] == [0, 1], key
         assert "111" in result["pages"][0]["text"] and "222" in result["pages"][1]["text"], key
@@ -102,7 +102,7 @@ def test_a_searchable_pdf_and_hocr_are_written_beside_the_json_when_asked_for(mo
     scan.save(buffer, format="PDF", resolution=150)
     etag = moto_stack.upload("scan.pdf", buffer.getvalue())
     # When its event is handled
-    moto_stack.app.handle(s3_event(moto_stack, "scan.pdf", etag), LambdaContext())
+    moto_stack.app.handle(s3_event(moto_stack, "scan.pdf", etag), lambda_context())
     # Then the result lists each output, and the PDF's text layer says what the JSON says
     result = moto_stack.result("scan.pdf")
     assert set(result["outputs"]) == {"json", "txt", "pdf", "hocr"}

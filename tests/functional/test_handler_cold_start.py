@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from bucket_ocr.engine import OcrEngine
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.support.events import load_event, retarget
-from tests.support.lambda_context import LambdaContext
 from tests.support.pages import render_text_page
 
 pytestmark = pytest.mark.functional
@@ -53,7 +53,7 @@ def test_the_engine_is_built_once_across_many_events(monkeypatch, capsys, built_
         # When three events arrive at the same instance
         for index in range(3):
             event = retarget(load_event("s3-put.json"), f"in-{suffix}", f"doc {index}.png", etags[index])
-            outcome = handler.lambda_handler(event, LambdaContext())["outcomes"][0]
+            outcome = handler.lambda_handler(event, lambda_context())["outcomes"][0]
             assert outcome["status"] == "succeeded", outcome
         # Then one engine served them all
         assert len(built) == 1

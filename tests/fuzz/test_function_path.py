@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 
 from bucket_ocr.settings import Limits
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.fuzz.bounds import MIB, bounded, peak_budget
 from tests.fuzz.mutations import material_for, mutants
 from tests.fuzz.seeds import SEEDS_BY_NAME
 from tests.fuzz.verdicts import assert_named_permanent, fuzz_settings
 from tests.support.events import load_event, retarget
-from tests.support.lambda_context import LambdaContext
 from tests.support.schema import result_validator
 
 pytestmark = [
@@ -64,7 +64,7 @@ def test_every_mutated_upload_ends_in_one_result_and_a_dead_letter_only_when_it_
     # When its S3 event reaches the function, then the handler returns within the bounds
     with bounded(seconds=CASE_SECONDS, peak_growth_bytes=PEAK_GROWTH, what=f"the upload {key} ({len(document)} bytes)"):
         response = moto_stack.app.handle(
-            retarget(load_event("s3-put.json"), moto_stack.input_bucket, key, etag), LambdaContext()
+            retarget(load_event("s3-put.json"), moto_stack.input_bucket, key, etag), lambda_context()
         )
 
     # And the object has one result, plus one dead letter exactly when it failed

@@ -15,6 +15,7 @@ from bucket_ocr.completion.errors import EventNotPublishedError
 from bucket_ocr.completion.event import event_from_result
 from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import CorruptDocumentError, TransientError
+from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results import document
 from tests.integration.conftest import unique_name
 from tests.support.rabbitmq import management_get
@@ -22,7 +23,7 @@ from tests.unit.test_completion import completion_validator
 
 pytestmark = pytest.mark.integration
 
-SOURCE = document.SourceInfo("in", "scans/a.png", etag="e1", size=3, content_type="image/png")
+SOURCE = ObjectRef("in", "scans/a.png", etag="e1", size=3, content_type="image/png")
 ENGINE = {"name": "paddleocr", "packages": {}, "models": {}, "bundle": "pp-ocrv6-small-latin-int8", "language": "en"}
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bucket_ocr_local import journal
+from bucket_ocr.events.routing import objects_named
 from tests.support.events import load_event, sqs_wrap
 
 
@@ -14,7 +14,7 @@ def test_the_objects_of_an_sqs_batch_are_read_from_its_messages():
     # Given a batch of two queued notifications
     batch = sqs_wrap([load_event("s3-put.json"), load_event("s3-put-multi.json")])
     # When the journal reads it, then every object of every message comes out, decoded
-    assert journal.objects_in(batch) == [
+    assert objects_named(batch) == [
         {"bucket": "ocr-input", "key": "incoming/invoice 2026 (copy).png"},
         {"bucket": "ocr-input", "key": "scans/page one.png"},
         {"bucket": "ocr-input", "key": "scans/Señor Núñez.pdf"},
@@ -35,7 +35,7 @@ def test_the_objects_of_an_sqs_batch_are_read_from_its_messages():
     ids=["a-list", "unknown", "sqs-body-not-json", "sqs-message-not-an-object", "sns-without-message", "odd-detail"],
 )
 def test_a_malformed_event_names_no_object(event):
-    assert journal.objects_in(json.loads(json.dumps(event))) == []
+    assert objects_named(json.loads(json.dumps(event))) == []
 
 
 def test_a_bug_in_the_parser_is_not_taken_for_a_malformed_event(monkeypatch):
@@ -46,4 +46,4 @@ def test_a_bug_in_the_parser_is_not_taken_for_a_malformed_event(monkeypatch):
     monkeypatch.setattr("bucket_ocr.events.routing.records_in", broken)
     # When the journal reads an event, then the bug surfaces
     with pytest.raises(TypeError, match="a bug of ours"):
-        journal.objects_in(load_event("s3-put.json"))
+        objects_named(load_event("s3-put.json"))

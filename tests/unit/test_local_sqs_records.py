@@ -99,3 +99,12 @@ def test_the_tests_sqs_batches_are_built_the_same_way():
     assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
     assert record["attributes"]["ApproximateReceiveCount"] == "3"
     assert json.loads(record["body"]) == notification
+
+
+@pytest.mark.parametrize("name", ["sqs-s3.json", "sqs-s3-test-event.json", "sqs-s3-batch-one-bad.json"])
+def test_every_sqs_event_fixture_carries_the_md5_of_its_own_body(name: str) -> None:
+    # Given an SQS event file shared with `sam local invoke`
+    records = load_event(name)["Records"]
+    # Then each record's digest is its body's, as SQS computes it
+    for record in records:
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode("utf-8")).hexdigest()

@@ -18,8 +18,8 @@ from bucket_ocr import processing
 from bucket_ocr.app import OcrApp
 from bucket_ocr.clients import make_clients
 from bucket_ocr.settings import Settings
+from bucket_ocr_local.runtimes.context import lambda_context
 from tests.support.events import load_event, retarget
-from tests.support.lambda_context import LambdaContext
 
 
 class OneLineEngine:
@@ -98,7 +98,7 @@ def test_download_ocr_and_upload_each_run_in_their_own_subsegment(app_and_record
     # Given an uploaded page and the S3 event for it
     etag = s3.put_object(Bucket="trace-in", Key="page.png", Body=_png())["ETag"].strip('"')
     # When the function handles the event
-    app.handle(retarget(load_event("s3-put.json"), "trace-in", "page.png", etag), LambdaContext())
+    app.handle(retarget(load_event("s3-put.json"), "trace-in", "page.png", etag), lambda_context())
     # Then the three phases open and close in order, none inside another
     assert recorder.events == [
         ("open", "## download"),

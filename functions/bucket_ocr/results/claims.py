@@ -75,10 +75,6 @@ def version_digest(source: ObjectRef) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-# The version's old type, now ObjectRef itself; kept for callers not yet moved.
-VersionIdentity = ObjectRef
-
-
 class ClaimStore:
     def __init__(self, s3: S3Client, bucket: str, prefix: str, *, times: ClaimTimes = ClaimTimes()):
         self._s3 = s3

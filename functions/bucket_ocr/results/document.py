@@ -21,11 +21,6 @@ SCHEMA_VERSION = "1.1"
 PAGE_SEPARATOR = "\n\n"
 
 
-# The result's source is the object itself; the old name stays for callers not yet moved
-# (completion and output tests, the benchmark's).
-SourceInfo = ObjectRef
-
-
 @dataclass
 class Timings:
     download_seconds: float = 0.0
