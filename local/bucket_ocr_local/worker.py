@@ -27,6 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_ocr.events.routing import objects_named
+from bucket_ocr.periodic import Periodic
 from bucket_ocr_local import journal
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.processes import ManagedProcess, wait_for
@@ -90,29 +91,19 @@ class Worker:
         return entry
 
 
-class _KeepAlive:
+class _KeepAlive(Periodic):
     """Extends the lease in the background while the function runs."""
 
     def __init__(self, delivery: Delivery, interval: float):
+        super().__init__(interval, name="keep-alive", join_seconds=10)
         self._delivery = delivery
-        self._interval = interval
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="keep-alive", daemon=True)
 
-    def __enter__(self) -> _KeepAlive:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._done.wait(self._interval):
-            try:
-                self._delivery.keep_alive()
-            except (BotoCoreError, ClientError):  # a missed extension only risks a redelivery, which is safe
-                traceback.print_exc()
+    def tick(self) -> bool:
+        try:
+            self._delivery.keep_alive()
+        except (BotoCoreError, ClientError):  # a missed extension only risks a redelivery, which is safe
+            traceback.print_exc()
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ import contextlib
 import email.utils
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bucket_ocr.errors import DocumentBusyError
 from bucket_ocr.events.records import ObjectRef, clean_etag
 from bucket_ocr.observability import logger
+from bucket_ocr.periodic import Periodic
 from bucket_ocr.storage import (
     KEY_NOT_FOUND,
     error_code,
@@ -158,50 +158,34 @@ class ClaimStore:
         return clean_etag(head["ETag"]) if age > self._times.lease_seconds + 1 else None
 
 
-class _Lease:
+class _Lease(Periodic):
     """Renews a claim on a background thread until released; stops if someone took it over."""
 
     def __init__(self, s3: S3Client, where: ObjectRef, etag: str, body: bytes, *, interval: float):
+        super().__init__(interval, name="claim-lease", join_seconds=30)
         self._s3 = s3
         self._where = where
         self._etag = etag
         self._body = body
-        self._interval = interval
-        self._stop = threading.Event()
         self._lost = False
-        self._thread = threading.Thread(target=self._renew, name="claim-lease", daemon=True)
 
-    def __enter__(self) -> _Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _renew(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                answer = self._s3.put_object(
-                    Bucket=self._where.bucket, Key=self._where.key, Body=self._body, IfMatch=f'"{self._etag}"'
-                )
-                self._etag = clean_etag(answer["ETag"]) or self._etag
-            except ClientError as error:
-                # Not lost_conditional_write: a conflict here is a takeover still under way
-                # that may yet fail, so the lease is renewed again rather than given up.
-                if is_precondition_failure(error) or error_code(error) == "NoSuchKey":
-                    self._lost = True
-                    logger.warning(
-                        "claim taken over by another instance while reading", extra={"claim": self._where.key}
-                    )
-                    return
-                logger.warning(
-                    "claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)}
-                )
-            except BotoCoreError as error:  # a dropped connection: the next renewal may pass
-                logger.warning(
-                    "claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)}
-                )
+    def tick(self) -> bool:
+        try:
+            answer = self._s3.put_object(
+                Bucket=self._where.bucket, Key=self._where.key, Body=self._body, IfMatch=f'"{self._etag}"'
+            )
+            self._etag = clean_etag(answer["ETag"]) or self._etag
+        except ClientError as error:
+            # Not lost_conditional_write: a conflict here is a takeover still under way
+            # that may yet fail, so the lease is renewed again rather than given up.
+            if is_precondition_failure(error) or error_code(error) == "NoSuchKey":
+                self._lost = True
+                logger.warning("claim taken over by another instance while reading", extra={"claim": self._where.key})
+                return False
+            logger.warning("claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)})
+        except BotoCoreError as error:  # a dropped connection: the next renewal may pass
+            logger.warning("claim renewal failed; trying again", extra={"claim": self._where.key, "error": str(error)})
+        return True
 
     def release(self) -> None:
         """Deletes the claim unless another instance holds it now; a claim left behind
