@@ -18,7 +18,7 @@ from PIL import Image
 from bucket_ocr.backfill import cli as backfill_cli
 from bucket_ocr.events.routing import records_from_sqs_body
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.functional.test_batch_operations import OneLineEngine
+from tests.fast.fake_engine import FakeEngine
 from tests.support.events import sqs_wrap
 from tests.support.moto_app import app_on_moto
 
@@ -37,7 +37,7 @@ def page(n: int) -> bytes:
 @pytest.fixture
 def world(tmp_path):
     with mock_aws():
-        engine = OneLineEngine()
+        engine = FakeEngine()
         s3, sqs, _, app = app_on_moto(tmp_path, SOURCE, RESULTS, engine)
         events = sqs.create_queue(QueueName="backfill-events")["QueueUrl"]
         yield s3, sqs, events, app, engine
