@@ -277,7 +277,7 @@ class ObjectProcessor:
             clock = time.perf_counter()
             reading = self._read(image, len(page_results), where)
             timings.ocr_seconds += time.perf_counter() - clock
-            page_results.append(_page_result(len(page_results), image, reading))
+            page_results.append(document.page_result(len(page_results), image, reading))
             del image  # one decoded page alive at a time
 
     def _sidecars(
@@ -391,19 +391,6 @@ def _out_of_memory_is_transient(error: EngineError, where: ObjectRef) -> None:
         raise EngineOutOfMemoryError(
             f"the OCR engine ran out of memory: {error}", bucket=where.bucket, key=where.key
         ) from error
-
-
-def _page_result(index: int, image: Image.Image, reading: PageReading) -> document.PageResult:
-    width, height = image.size
-    return document.PageResult(
-        index=index,
-        width=width,
-        height=height,
-        lines=[document.line_dict(line, width, height) for line in reading.lines],
-        rotation=reading.rotation,
-        orientation_confidence=reading.orientation_confidence,
-        dpi=image.info.get("dpi"),  # set by ``iter_pages`` where the document states it
-    )
 
 
 @dataclass

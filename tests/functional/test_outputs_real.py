@@ -19,7 +19,6 @@ from bucket_ocr.documents import iter_pages
 from bucket_ocr.engine import EngineConfig, OcrEngine
 from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.outputs import render
-from bucket_ocr.processing import _page_result  # the function's own page -> result step
 from bucket_ocr.results import document
 from bucket_ocr.settings import Limits
 from tests.support.pages import find_truetype_font
@@ -49,7 +48,7 @@ def _page_image(dpi: int) -> Image.Image:
 def _result(source: bytes, engine: OcrEngine, key: str) -> dict:
     """The result document the function writes for ``source`` (processing's steps)."""
     doc_type, pages = iter_pages(source, ObjectRef("in", key), limits=Limits(), pdf_dpi=PDF_DPI)
-    page_results = [_page_result(index, image, engine.read(image)) for index, image in enumerate(pages)]
+    page_results = [document.page_result(index, image, engine.read(image)) for index, image in enumerate(pages)]
     # The parts of the document the outputs read, made by results/document.py as the
     # function makes them (succeeded() wraps these with the run's own fields).
     return {

@@ -6,7 +6,6 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from bucket_ocr import processing
 from bucket_ocr.engine.text_line import PageReading, TextLine, Word
 from bucket_ocr.errors import CorruptDocumentError
 from bucket_ocr.events.records import ObjectRef
@@ -43,7 +42,7 @@ def a_page(reading=None, size=(100, 50), dpi=None):
     image = Image.new("RGB", size, "white")
     if dpi:
         image.info["dpi"] = dpi
-    return processing._page_result(0, image, reading or PageReading(lines=[a_line()]))
+    return document.page_result(0, image, reading or PageReading(lines=[a_line()]))
 
 
 def a_succeeded_result(*pages):

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from bucket_ocr.events.records import ObjectRef
 
 if TYPE_CHECKING:
+    from PIL import Image
+
+    from bucket_ocr.engine.text_line import PageReading
     from bucket_ocr.outputs import OutputKind
 
 Status = Literal["succeeded", "failed"]
@@ -72,6 +75,20 @@ class PageResult:
             "lines": self.lines,
             "text": self.text,
         }
+
+
+def page_result(index: int, image: Image.Image, reading: PageReading) -> PageResult:
+    """A page as the result holds it: the engine's reading of ``image``, sized to the page as stored."""
+    width, height = image.size
+    return PageResult(
+        index=index,
+        width=width,
+        height=height,
+        lines=[line_dict(line, width, height) for line in reading.lines],
+        rotation=reading.rotation,
+        orientation_confidence=reading.orientation_confidence,
+        dpi=image.info.get("dpi"),  # set by ``iter_pages`` where the document states it
+    )
 
 
 def line_dict(line: Any, width: int, height: int) -> dict[str, Any]:
