@@ -53,9 +53,12 @@ class OcrEngine:
         prepare_runtime_env(config.cache_dir)
         self._ocr = _create_paddleocr(self._bundle_dir, self._manifest, config)
         self._orienter = _load_orienter(self._bundle_dir, self._manifest, config)
-        self._recognition = parallel_recognition.Recognition(workers=1)
-        if self._manifest.engine == "onnxruntime":
-            self._recognition = parallel_recognition.install(self._ocr, _rec_workers(config))
+        # Parallel sessions are an ONNX Runtime matter; Paddle's predictor keeps its own.
+        self._recognition = (
+            parallel_recognition.install(self._ocr, _rec_workers(config))
+            if self._manifest.engine == "onnxruntime"
+            else parallel_recognition.Recognition(workers=1)
+        )
 
     def recognize(self, image: Image.Image) -> list[TextLine]:
         """OCR one page image; lines come back in reading order."""

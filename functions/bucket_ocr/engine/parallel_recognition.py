@@ -57,10 +57,6 @@ class ParallelRecognizer:
         self._predictors = list(predictors)
         self._pool = ThreadPoolExecutor(len(self._predictors), thread_name_prefix="ocr-rec")
 
-    @property
-    def workers(self) -> int:
-        return len(self._predictors)
-
     def __call__(self, images: Sequence[Any], **kwargs: Any) -> list[Any]:
         count = len(self._predictors)
         # Alternate lines: the list comes sorted by width, so each share gets as much work.

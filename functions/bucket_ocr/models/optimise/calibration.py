@@ -46,7 +46,7 @@ class CalibrationSet:
 def calibration_set(*, pages: int, lines: int, det_limit_side_len: int, seed: int) -> CalibrationSet:
     rng = random.Random(seed)
     words = _words(rng)
-    font = _font_bytes()
+    font = _read(FONT, "font")
     det: list[np.ndarray] = []
     crops: list[Image.Image] = []
     for index in range(pages):
@@ -58,10 +58,7 @@ def calibration_set(*, pages: int, lines: int, det_limit_side_len: int, seed: in
 
 
 def _words(rng: random.Random) -> list[str]:
-    try:
-        words = PROSE.read_text(encoding="utf-8").split()
-    except OSError as exc:
-        raise BundleBuildError(f"cannot read the calibration text {PROSE}: {exc}") from exc
+    words = _read(PROSE, "text").decode("utf-8").split()
     # Accents and ñ on some words, so Spanish glyphs are part of what is measured.
     return [_accent(word, rng) if rng.random() < 0.3 else word for word in words]
 
@@ -75,11 +72,11 @@ def _accent(word: str, rng: random.Random) -> str:
     return "".join(letters)
 
 
-def _font_bytes() -> bytes:
+def _read(path: Path, what: str) -> bytes:
     try:
-        return FONT.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
-        raise BundleBuildError(f"cannot read the calibration font {FONT}: {exc}") from exc
+        raise BundleBuildError(f"cannot read the calibration {what} {path}: {exc}") from exc
 
 
 def _render_page(rng: random.Random, words: list[str], font_file: bytes, dpi: int) -> tuple[Image.Image, list[Box]]:

@@ -14,6 +14,7 @@ import platform
 from pathlib import Path
 
 from ..errors import BundleBuildError
+from ..manifest import sha256_file
 
 MODELS_DIR = Path(__file__).resolve().parents[1]
 # Relative to MODELS_DIR. The READMEs and __pycache__ are left out: they change no byte.
@@ -34,7 +35,7 @@ def optimiser_digest(models_dir: Path = MODELS_DIR) -> str:
     files = sorted({path for pattern in OPTIMISER_FILES for path in models_dir.glob(pattern) if path.is_file()})
     for path in files:
         digest.update(path.relative_to(models_dir).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(bytes.fromhex(sha256_file(path)))
     return digest.hexdigest()
 
 
