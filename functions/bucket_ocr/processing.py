@@ -116,11 +116,18 @@ class ObjectProcessor:
                 done = self._already_done(run)
                 if done:
                     return self._settle_duplicate(run, done)
-                with self._claims.held(
-                    run.source, finished=lambda: self._result_done(run) is not None, request_id=request_id
-                ) as mine:
+                # The look that ends a wait is kept: looking again would HEAD, log and count
+                # the duplicate a second time.
+                found: Outcome | None = None
+
+                def finished() -> bool:
+                    nonlocal found
+                    found = self._result_done(run)
+                    return found is not None
+
+                with self._claims.held(run.source, finished=finished, request_id=request_id) as mine:
                     if not mine:
-                        return self._settle_duplicate(run, self._result_done(run) or self._duplicate(run))
+                        return self._settle_duplicate(run, found or self._duplicate(run))
                     try:
                         return self._recognise(run)
                     except PermanentError as error:  # recorded while the claim is still ours

@@ -12,12 +12,11 @@ claim and the duplicate check skip the second delivery.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from typing import Any
 
-from bucket_ocr.amqp import Topology, connect, parse_amqp_url
+from bucket_ocr.amqp import Topology, confirmed_channel, parse_amqp_url, publish_json
+from bucket_ocr.events.records import clean_etag
 from bucket_ocr_local.spec import StackSpec
 
 
@@ -37,21 +36,14 @@ def _has_result(s3: Any, spec: StackSpec, bucket: str, item: dict[str, Any]) -> 
         head = s3.head_object(Bucket=spec.results_bucket, Key=spec.result_key(item["Key"], bucket))
     except s3.exceptions.ClientError:
         return False
-    return head.get("Metadata", {}).get("source-etag") == item["ETag"].strip('"')
+    return head.get("Metadata", {}).get("source-etag") == clean_etag(item["ETag"])
 
 
 def announce(spec: StackSpec, topology: Topology, objects: Iterable[dict[str, str]]) -> int:
-    import pika
-
     sent = 0
     address = parse_amqp_url(spec.broker_url, variable="broker")
-    with closing(connect(address, name="bucket-ocr-local reannounce")) as connection:
-        channel = connection.channel()
-        channel.confirm_delivery()
+    with confirmed_channel(address, name="bucket-ocr-local reannounce") as channel:
         for target in objects:
-            body = json.dumps(target).encode()
-            channel.basic_publish(
-                topology.exchange, topology.routing_key, body, pika.BasicProperties(delivery_mode=2), mandatory=True
-            )
+            publish_json(channel, target, exchange=topology.exchange, routing_key=topology.routing_key, mandatory=True)
             sent += 1
     return sent

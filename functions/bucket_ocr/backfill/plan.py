@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from bucket_ocr.errors import OcrFunctionError
+from bucket_ocr.events.records import clean_etag
 from bucket_ocr.events.synthetic import object_created_notification, sequencer_after
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.results.store import ResultStore
@@ -78,7 +79,7 @@ def plan(
                 ListedObject(
                     bucket=source_bucket,
                     key=item["Key"],
-                    etag=(item.get("ETag") or "").strip('"') or None,
+                    etag=clean_etag(item.get("ETag")),
                     size=item.get("Size"),
                 )
                 for item in page.get("Contents", [])

@@ -19,6 +19,8 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote_plus
 
+from bucket_ocr.events.records import clean_etag
+
 # Who the notification says made the request: a log line or a dead letter shows where it came from.
 PRINCIPAL = "bucket-ocr-backfill"
 
@@ -37,8 +39,8 @@ def object_created_notification(
     obj: dict[str, Any] = {"key": quote_plus(key, safe="/")}
     if size is not None:
         obj["size"] = size
-    if etag:
-        obj["eTag"] = etag.strip('"')
+    if cleaned := clean_etag(etag):
+        obj["eTag"] = cleaned
     if version_id and version_id != "null":
         obj["versionId"] = version_id
     if sequencer:
