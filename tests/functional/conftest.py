@@ -19,7 +19,6 @@ from bucket_ocr.app import OcrApp
 from bucket_ocr.engine import EngineConfig, OcrEngine
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr.settings import Settings
-from tests.support.models_fixture import built_models_dir  # noqa: F401  (session fixture)
 from tests.support.moto_app import app_on_moto
 from tests.support.result_checks import check_result
 
@@ -40,7 +39,7 @@ class CountingEngine:
 
 
 @pytest.fixture(scope="session")
-def real_engine(built_models_dir, tmp_path_factory):  # noqa: F811
+def real_engine(built_models_dir, tmp_path_factory):
     return OcrEngine(EngineConfig(models_dir=built_models_dir, cache_dir=tmp_path_factory.mktemp("engine-cache")))
 
 
@@ -92,7 +91,7 @@ class MotoStack:
 
 
 @pytest.fixture
-def moto_stack(engine, built_models_dir):  # noqa: F811
+def moto_stack(engine, built_models_dir):
     with mock_aws():
         suffix = f"{next(_unique)}-{uuid.uuid4().hex[:8]}"
         input_bucket, results_bucket = f"ocr-in-{suffix}", f"ocr-out-{suffix}"

@@ -1,6 +1,6 @@
 """Real OCR: words with boxes where they were drawn, turned pages read upright, receipts legible.
 
-Needs the `built_models_dir` session fixture (tests/support/models_fixture.py).
+Needs the `built_models_dir` session fixture (tests/conftest.py).
 """
 
 from __future__ import annotations

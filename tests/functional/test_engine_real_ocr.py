@@ -1,6 +1,6 @@
 """Real PaddleOCR over the baked bundles: known text in, the same words out.
 
-Needs the `built_models_dir` session fixture from tests/support/models_fixture.py
+Needs the `built_models_dir` session fixture from tests/conftest.py
 (imported by the suite's conftest.py).
 """
 

@@ -1,6 +1,6 @@
 """The page orientation classifier baked into the default bundle, on rendered text pages.
 
-Needs the `built_models_dir` session fixture (tests/support/models_fixture.py).
+Needs the `built_models_dir` session fixture (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The path is the function's own (documents.iter_pages -> engine -> results.docume
 without S3; then the searchable PDF's text, as PDFium extracts it, must be the JSON's
 text, and every word must be found over its box.
 
-Needs the `built_models_dir` session fixture (tests/support/models_fixture.py).
+Needs the `built_models_dir` session fixture (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """The functional tier's moto stack and engine, for the fuzz tier's cases through the function.
 
 Imported rather than copied, so both tiers build the function the same way, on the same
-models dir (tests/support/models_fixture.py).
+models dir (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 from tests.functional.conftest import engine, fresh_metrics, moto_stack, real_engine  # noqa: F401
-from tests.support.models_fixture import built_models_dir  # noqa: F401  (session fixture)

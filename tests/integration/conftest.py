@@ -38,7 +38,6 @@ from bucket_ocr_local.spec import StackSpec  # noqa: E402
 from bucket_ocr_local.stack import LocalStack, StackOptions  # noqa: E402
 from bucket_ocr_local.stores.rabbitmq_server import RabbitMQServer  # noqa: E402
 from tests.support.failing_objects import FLAG_DIR_VARIABLE  # noqa: E402
-from tests.support.models_fixture import built_models_dir  # noqa: E402, F401  (session fixture)
 from tests.support.rabbitmq import require_rabbitmq_server  # noqa: E402
 from tests.support.servers import require  # noqa: E402
 
@@ -91,8 +90,8 @@ def invocations_of(spec: StackSpec, bucket: str, key: str) -> list[dict[str, Any
 
 
 @pytest.fixture(scope="session")
-def models_dir(built_models_dir: Path) -> Path:  # noqa: F811  (the imported fixture, by name)
-    """The session's models dir (tests/support/models_fixture.py), by this tier's name for it."""
+def models_dir(built_models_dir: Path) -> Path:
+    """The session's models dir (tests/conftest.py), by this tier's name for it."""
     return built_models_dir
 
 
