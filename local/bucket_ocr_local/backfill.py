@@ -28,10 +28,9 @@ class StackBrokerTarget(BufferedTarget):
         super().__init__()
         self._spec = spec
         # The exchange and routing key MinIO publishes with are the topology's defaults.
-        self._topology = Topology(
-            work_queue=spec.work_queue or Topology.work_queue, delivery_limit=spec.delivery_limit or 5
-        )
-        self.description = f"the stack's broker ({self._topology.exchange} → {self._topology.work_queue})"
+        self._topology = Topology()
+        work_queue = spec.work_queue or self._topology.work_queue
+        self.description = f"the stack's broker ({self._topology.exchange} → {work_queue})"
 
     def _send_batch(self, batch: list[dict[str, Any]]) -> None:
         import pika

@@ -18,13 +18,10 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_ocr.events.routing import objects_named
 from bucket_ocr.periodic import Periodic
@@ -99,10 +96,7 @@ class _KeepAlive(Periodic):
         self._delivery = delivery
 
     def tick(self) -> bool:
-        try:
-            self._delivery.keep_alive()
-        except (BotoCoreError, ClientError):  # a missed extension only risks a redelivery, which is safe
-            traceback.print_exc()
+        self._delivery.keep_alive()
         return True
 
 

@@ -34,9 +34,8 @@ class InProcessRuntime:
         context = lambda_context(request_id, timeout_seconds=self._timeout)
         try:
             response = self._handler(payload, context)
-        except (
-            Exception
-        ) as exc:  # the runtime's boundary: any error of the handler is the invocation's, as in awslambdaric
+        # The runtime's boundary: any error of the handler is the invocation's, as in awslambdaric.
+        except Exception as exc:
             raise FunctionInvocationError(
                 type(exc).__name__,
                 str(exc),

@@ -15,8 +15,11 @@ a worker that was killed comes back within seconds instead of minutes.
 from __future__ import annotations
 
 import base64
+import traceback
 from collections.abc import Mapping
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from bucket_ocr_local.errors import FunctionInvocationError
 from bucket_ocr_local.spec import StackSpec
@@ -32,12 +35,15 @@ class SqsDelivery:
         self.label = ",".join(self._messages)
 
     def keep_alive(self) -> None:
-        for message in self._messages.values():
-            self._source.sqs.change_message_visibility(
-                QueueUrl=self._source.queue_url,
-                ReceiptHandle=message["ReceiptHandle"],
-                VisibilityTimeout=int(self._source.lease_seconds),
-            )
+        try:
+            for message in self._messages.values():
+                self._source.sqs.change_message_visibility(
+                    QueueUrl=self._source.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=int(self._source.lease_seconds),
+                )
+        except (BotoCoreError, ClientError):  # a missed extension only risks a redelivery, which is safe
+            traceback.print_exc()
 
     def succeeded(self, response: Any) -> None:
         failed_ids = _batch_item_failures(response, set(self._messages))
