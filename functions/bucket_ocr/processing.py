@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from bucket_ocr.completion.published import CompletionEvents
     from bucket_ocr.engine.text_line import PageReading
 
-Status = Literal["succeeded", "failed", "skipped"]
+Status = document.Status | Literal["skipped"]
 SkipReason = Literal["duplicate", "superseded", "own-output", "not-a-creation"]
 
 

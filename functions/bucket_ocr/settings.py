@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from bucket_ocr.amqp import is_amqp_url, parse_amqp_url
 from bucket_ocr.completion.settings import CompletionSettings
@@ -83,7 +83,7 @@ class Settings:
             sqs_endpoint_url=env.optional("OCR_SQS_ENDPOINT_URL"),
             cache_dir=Path(env.text("OCR_CACHE_DIR", "/tmp/bucket-ocr")),
             det_limit_side_len=env.integer("OCR_DET_LIMIT_SIDE_LEN", 960, low=32, high=8192),
-            orientation="off" if env.choice("OCR_ORIENTATION", "auto", ("auto", "off")) == "off" else "auto",
+            orientation=cast(Orientation, env.choice("OCR_ORIENTATION", "auto", get_args(Orientation))),
             claim_lease_seconds=env.integer("OCR_CLAIM_LEASE_SECONDS", 10, low=3, high=3600),
             claim_wait_seconds=env.integer("OCR_CLAIM_WAIT_SECONDS", 300, low=0, high=86400),
         )

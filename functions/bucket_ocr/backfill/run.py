@@ -56,9 +56,9 @@ def backfill(
     progress: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Sends each object ``plan`` marks as to do; ``target`` may be None on a dry run."""
-    sending = None if dry_run else target
-    if sending is None and not dry_run:
+    if target is None and not dry_run:
         raise ValueError("a backfill that sends needs a target; only a dry run goes without")
+    sending = None if dry_run else target
     summary = Summary(dry_run=dry_run)
     for listed, reason in planned:
         summary.listed += 1
