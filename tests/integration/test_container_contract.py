@@ -139,6 +139,32 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _prune(keep: str) -> None:
+    """Drop the stages cached for other Dockerfiles and the roots of runs that died.
+
+    Each key holds gigabytes (two virtualenvs and the models), and every change to the
+    locks or the Dockerfile makes a new one: kept, they fill the disk in a day of work.
+    """
+    if not WORK.is_dir():
+        return
+    for entry in WORK.iterdir():
+        if entry.name not in (keep, "runs"):
+            _remove(entry)
+    for run in (WORK / "runs").glob("*"):
+        if not run.name.isdigit() or not _alive(int(run.name)):
+            _remove(run)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _cache_key(stages: list[Stage], names: list[str]) -> str:
     digest = hashlib.sha256(DOCKERFILE.read_bytes())
     for stage in stages:
@@ -168,6 +194,7 @@ def image_root(tmp_path_factory) -> tuple[Path, Stage]:
     cached = [s.name for s in stages[:-1] if s.name != "code"]
     key = _cache_key(stages, cached)
     cache = WORK / key
+    _prune(keep=key)
     roots = {name: cache / name for name in cached}
     run_dir = WORK / "runs" / str(os.getpid())
     _remove(run_dir)
@@ -341,3 +368,23 @@ def test_the_image_ships_the_self_hosted_worker_and_its_broker_client(image_root
     # Then it declared the work queue with the image's own pika
     assert done.returncode == 0, done.stdout + done.stderr
     assert "queue ocr-work (quorum, delivery limit 5)" in done.stdout
+
+
+def test_a_new_cache_key_drops_the_stages_cached_for_other_dockerfiles(monkeypatch, tmp_path):
+    # Given stages cached under an old key and the current one, the root of a run whose
+    # process is gone and that of this live process
+    monkeypatch.setattr(sys.modules[__name__], "WORK", tmp_path)
+    for kept in ("oldkey/deps/venv", "newkey/deps/venv", f"runs/{os.getpid()}/code"):
+        (tmp_path / kept).mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    (tmp_path / "runs" / str(dead.pid) / "code").mkdir(parents=True)
+    # and a read-only models dir in the old key, as the model stage leaves it
+    models = tmp_path / "oldkey" / "models"
+    models.mkdir()
+    models.chmod(0o555)
+    # When the cache is pruned for the new key
+    _prune(keep="newkey")
+    # Then only the new key's stages and the live run remain
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["newkey", "runs"]
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [str(os.getpid())]

@@ -66,6 +66,10 @@ MINIO_AMQP_KEYS = {
 # Where the two forms differ: a value that is a place (URL, queue_dir) rather than a setting.
 PLACES = {"URL", "QUEUE_DIR"}
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
+# The environment as collection found it: once a test has loaded the OCR engine, the
+# process's XDG_CACHE_HOME points into that test's temporary directory, and the tools would
+# be built (minutes) into a directory pytest removes.
+MACHINE_ENVIRON = dict(os.environ)
 
 
 def missing_tool(what: str) -> NoReturn:
@@ -375,6 +379,7 @@ def tools() -> dict[str, str]:
             missing_tool("Go (to build kubeconform and kustomize) is not installed")
         result = subprocess.run(
             ["bash", str(ROOT / "local" / "tools" / "install-servers.sh")],
+            env=MACHINE_ENVIRON,
             capture_output=True,
             check=False,
             text=True,
