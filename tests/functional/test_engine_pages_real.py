@@ -21,9 +21,10 @@ pytestmark = pytest.mark.functional
 LINES = ["Invoice 12345 total: $987.50 EUR", "Short line", "Señor Núñez pagó el 15 de julio"]
 
 
-@pytest.fixture(scope="module")
-def engine(built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OcrEngine:
-    return OcrEngine(EngineConfig(models_dir=built_models_dir, cache_dir=tmp_path_factory.mktemp("ocr-cache")))
+@pytest.fixture
+def engine(real_engine: OcrEngine) -> OcrEngine:
+    """The session's engine itself: these tests read its pages directly, not through a counter."""
+    return real_engine
 
 
 def _drawn(lines: list[str], size: int = 26, angle: float = 0.0) -> tuple[Image.Image, list[list[tuple[str, tuple]]]]:

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from bucket_ocr.documents import iter_pages
-from bucket_ocr.engine import EngineConfig, OcrEngine
+from bucket_ocr.engine import OcrEngine
 from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.outputs import render
 from bucket_ocr.results import document
@@ -30,9 +30,10 @@ LINES = ["Factura 2024-118 del 15 de julio", "Señor Núñez pagó 1.234,50 EUR"
 PDF_DPI = 150
 
 
-@pytest.fixture(scope="module")
-def engine(built_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OcrEngine:
-    return OcrEngine(EngineConfig(models_dir=built_models_dir, cache_dir=tmp_path_factory.mktemp("ocr-cache")))
+@pytest.fixture
+def engine(real_engine: OcrEngine) -> OcrEngine:
+    """The session's engine itself: these tests read its pages directly, not through a counter."""
+    return real_engine
 
 
 def _page_image(dpi: int) -> Image.Image:
