@@ -18,7 +18,7 @@ def cold_start(models_dir: Path, environ: Mapping[str, str], env: Mapping[str, s
         run_child("cold-start", {"models_dir": str(models_dir), "environ": dict(environ)}, env) for _ in range(repeats)
     ]
     return {
-        "means": "fresh interpreter: import bucket_ocr.engine + paddleocr, then load the engine as the function's cold start does",
+        "means": "fresh interpreter: import bucket_ocr.engine.OcrEngine + paddleocr, then load the engine as the function's cold start does",
         "runs": runs,
         "median_cold_start_seconds": statistics.median(run["cold_start_seconds"] for run in runs),
         "median_process_wall_seconds": statistics.median(run["process_wall_seconds"] for run in runs),

@@ -25,7 +25,7 @@ from .config import EngineConfig
 from .errors import EngineError, EngineLoadError
 from .library_logs import route_library_logs
 from .orientation import PageOrienter, to_stored, upright
-from .page_lines import bgr_pixels, page_lines
+from .pipeline_io import bgr_pixels, page_lines
 from .runtime_env import prepare_runtime_env
 from .text_line import PageReading, TextLine
 
