@@ -2,7 +2,8 @@
 
 Everything the function does around OCR (routing, duplicates, dead letters and failed
 results, outputs, transient against permanent failures) without loading a model: the
-functional tier's stack, built around ``FakeEngine`` instead of the real engine.
+same stack as the functional tier's (tests/support/moto_app.py), around ``FakeEngine``
+instead of the real engine.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import botocore.loaders
 import botocore.retries.standard
 import pytest
 
-from tests.fast.fake_engine import FakeEngine
-from tests.functional.conftest import fresh_metrics, moto_stack  # noqa: F401  (fixtures, shared with that tier)
+from tests.support.fake_engine import FakeEngine
+from tests.support.moto_app import fresh_metrics, moto_stack  # noqa: F401  (fixtures: pytest finds them by name here)
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from bucket_ocr.completion.settings import CompletionSettings
 from bucket_ocr.errors import StorageUnavailableError
 from bucket_ocr.events import records_from_payload
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.fast.fake_engine import DEFAULT_LINES
-from tests.fast.helpers import blank_png, reconfigure, s3_event, throttle
+from tests.fast.helpers import blank_png
 from tests.support.events import load_event, retarget, sqs_wrap
+from tests.support.fake_engine import DEFAULT_LINES
+from tests.support.moto_app import reconfigure, s3_event, throttle
 from tests.support.schema import result_validator
 
 TEXT = "\n".join(DEFAULT_LINES)

@@ -10,9 +10,10 @@ import pytest
 from bucket_ocr.errors import EngineOutOfMemoryError
 from bucket_ocr.observability import SERVICE
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.fast.fake_engine import engine_failure
-from tests.fast.helpers import blank_png, s3_event
+from tests.fast.helpers import blank_png
 from tests.support.events import load_event, sqs_wrap
+from tests.support.fake_engine import engine_failure
+from tests.support.moto_app import s3_event
 
 
 def handle_upload(stack, key="scan.png"):

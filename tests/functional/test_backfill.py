@@ -18,8 +18,8 @@ from PIL import Image
 from bucket_ocr.backfill import cli as backfill_cli
 from bucket_ocr.events.routing import records_from_sqs_body
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.fast.fake_engine import FakeEngine
 from tests.support.events import sqs_wrap
+from tests.support.fake_engine import FakeEngine
 from tests.support.moto_app import app_on_moto
 
 pytestmark = pytest.mark.functional

@@ -18,8 +18,8 @@ from PIL import Image
 
 from bucket_ocr.results.keys import result_key_for
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.fast.fake_engine import FakeEngine, engine_failure
 from tests.support.events import load_event
+from tests.support.fake_engine import FakeEngine, engine_failure
 from tests.support.moto_app import app_on_moto
 
 pytestmark = pytest.mark.functional
@@ -101,13 +101,11 @@ def test_a_task_whose_result_is_there_succeeds_without_reading_again(world):
     assert world.engine.pages_read == 1
 
 
-def test_an_out_of_date_result_from_an_earlier_event_is_replaced(world):
-    # Given a result an earlier upload's event left (with its sequencer), then an
-    # overwrite whose event was lost
-    stale = result_key_for("ocr/", INPUT, "moved-on.png")
+def stale_result(world: World, key: str) -> None:
+    """A result an earlier upload's event left, with that event's sequencer."""
     world.s3.put_object(
         Bucket=RESULTS,
-        Key=stale,
+        Key=result_key_for("ocr/", INPUT, key),
         Body=b"{}",
         Metadata={
             "status": "succeeded",
@@ -116,12 +114,31 @@ def test_an_out_of_date_result_from_an_earlier_event_is_replaced(world):
             "source-sequencer": "0055AED6DCD90281E5",
         },
     )
+
+
+def test_an_out_of_date_result_from_an_earlier_event_is_replaced(world):
+    # Given a result an earlier upload's event left (with its sequencer), then an
+    # overwrite whose event was lost
+    stale_result(world, "moved-on.png")
     world.s3.put_object(Bucket=INPUT, Key="moved-on.png", Body=png())
     # When the job's task for it runs
     result = world.invoke("moved-on.png")
     # Then the current document is read and its result replaces the old one
     assert result["resultCode"] == "Succeeded" and result["resultString"].startswith("result written")
     assert world.result_of("moved-on.png")["status"] == "succeeded"
+
+
+def test_a_task_for_an_object_gone_since_its_stale_result_records_its_failure_over_it(world):
+    # Given a result an earlier upload's event left, and the object deleted since
+    stale_result(world, "deleted.png")
+    # When the job's task for it runs
+    result = world.invoke("deleted.png")
+    # Then the task failed for good, and the failed result replaces the stale one: the task
+    # is ordered after that result before the missing object fails it
+    assert result["resultCode"] == "PermanentFailure" and result["resultString"].startswith("ObjectNotFoundError")
+    assert world.result_of("deleted.png")["status"] == "failed"
+    (letter,) = world.dead_letters()
+    assert letter["error_type"] == "ObjectNotFoundError"
 
 
 def test_an_older_version_named_by_the_manifest_succeeds_as_superseded(world):
@@ -195,7 +212,7 @@ def test_storage_unavailable_before_processing_is_a_temporary_failure(world, mon
     def unavailable(result_key):
         raise StorageUnavailableError("S3 is away", bucket=RESULTS, key=result_key)
 
-    monkeypatch.setattr(world.app._results, "existing", unavailable)
+    monkeypatch.setattr(world.app.processor._results, "existing", unavailable)
     result = world.invoke("any.png")
     assert result["resultCode"] == "TemporaryFailure" and result["resultString"].startswith("StorageUnavailableError")
 

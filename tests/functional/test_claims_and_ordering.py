@@ -18,8 +18,8 @@ from bucket_ocr.clients import make_clients
 from bucket_ocr.events.records import ObjectRef
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.fast.helpers import RawBody, s3_event
 from tests.functional.test_function_on_moto import LINES, png
+from tests.support.moto_app import RawBody, s3_event
 
 pytestmark = pytest.mark.functional
 

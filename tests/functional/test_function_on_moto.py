@@ -11,7 +11,7 @@ import io
 import pytest
 
 from bucket_ocr_local.runtimes.context import lambda_context
-from tests.fast.helpers import reconfigure, s3_event
+from tests.support.moto_app import reconfigure, s3_event
 from tests.support.pages import render_text_page
 from tests.support.schema import result_validator
 

@@ -6,4 +6,5 @@ models dir (tests/conftest.py).
 
 from __future__ import annotations
 
-from tests.functional.conftest import engine, fresh_metrics, moto_stack, real_engine  # noqa: F401
+from tests.functional.conftest import engine, real_engine  # noqa: F401  (fixtures: pytest finds them by name here)
+from tests.support.moto_app import fresh_metrics, moto_stack  # noqa: F401  (the same)
