@@ -147,6 +147,40 @@ def test_a_pipeline_not_laid_out_as_expected_keeps_its_recogniser_warns_and_says
     assert warning["rec_workers"] == 2
 
 
+class _Traced:
+    """A recogniser as a pipeline that wraps what it is given holds it."""
+
+    def __init__(self, inner: _Predictor):
+        self.inner = inner
+
+    def __call__(self, lines: list[str], **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return self.inner(lines, **kwargs)
+
+
+class _WrappingPipeline(_Pipeline):
+    """A PaddleX laid out as 3.7, except that its pipeline wraps every recogniser assigned to it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, _Traced(value) if name == "text_rec_model" else value)
+
+
+def test_a_pipeline_that_does_not_hold_the_replacement_reads_with_its_own_recogniser(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given a pipeline that passes the layout check but wraps what is assigned to its recogniser
+    pipeline = _WrappingPipeline()
+    ocr = _PaddleOcr(pipeline)
+    # when two workers are installed
+    recognition = install(ocr, 2)
+    # then install falls back, and says why
+    assert recognition.workers == 1
+    assert recognition.fallback is not None and "text_rec_model cannot be replaced" in recognition.fallback
+    (warning,) = _warnings(caplog)
+    assert warning["reason"] == recognition.fallback
+    # and the pipeline reads with its own recogniser again, not with the parallel one it was given
+    assert [r["by"] for r in ocr.paddlex_pipeline.predict(["l0", "l1"])] == ["pipeline's own"] * 2
+
+
 def test_one_worker_leaves_the_pipeline_alone_without_a_fallback(caplog: pytest.LogCaptureFixture) -> None:
     pipeline = _Pipeline()
     recognition = install(_PaddleOcr(pipeline), 1)

@@ -132,8 +132,14 @@ def _check_reads(cls: type, method: str, attribute: str) -> None:
 
 
 def _swap(pipeline: Any, replacement: ParallelRecognizer) -> None:
+    """Assign the replacement, and check the pipeline now holds it.
+
+    The layout check sees a plain instance attribute, but a `__setattr__` or a property of
+    the same name may still store something else (a wrapper, or nothing): then the original
+    goes back, so the pipeline reads with its own recogniser, as the fallback says.
+    """
     original = getattr(pipeline, REC_ATTRIBUTE)
     setattr(pipeline, REC_ATTRIBUTE, replacement)
-    if getattr(pipeline, REC_ATTRIBUTE) is not replacement:  # a property or __setattr__ kept its own
+    if getattr(pipeline, REC_ATTRIBUTE) is not replacement:
         setattr(pipeline, REC_ATTRIBUTE, original)
         raise PipelineLayoutError(f"{type(pipeline).__name__}.{REC_ATTRIBUTE} cannot be replaced")
