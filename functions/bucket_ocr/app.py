@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from bucket_ocr.clients import make_clients
-from bucket_ocr.errors import EventError, PermanentError, TransientError
+from bucket_ocr.errors import EventError, TransientError
 from bucket_ocr.events import EventKind, ObjectRecord, classify, records_from_payload
 from bucket_ocr.events.batch_operations import BatchTask, ResultCode, parse_batch_operation, task_result
 from bucket_ocr.events.routing import records_from_sqs_body
-from bucket_ocr.events.synthetic import sequencer_after
 from bucket_ocr.failures.dead_letters import dead_letter_body, dead_letter_queue
 from bucket_ocr.observability import SERVICE, count_failure, logger
 from bucket_ocr.processing import Engine, ObjectProcessor, Outcome
-from bucket_ocr.results.keys import result_key_for
-from bucket_ocr.results.store import ResultStore
 from bucket_ocr.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,7 +58,6 @@ class OcrApp:
         self.engine = engine
         self.dead_letters = dead_letter_queue(settings.dead_letter_queue_url, sqs)
         self.processor = ObjectProcessor(settings, engine, s3, self.dead_letters)
-        self._results = ResultStore(s3, settings.results_bucket)
         # A batch whose every message failed still answers with the list, like a partial
         # one, instead of raising: Lambda redelivers exactly the same messages either way.
         # Given the service's logger (the stdlib logger powertools' Logger writes through), it
@@ -147,28 +142,15 @@ class OcrApp:
             count_failure("MalformedEventError")
             return task_result(task.task_id, "PermanentFailure", f"MalformedEventError: {task.problem}")
         try:
-            outcome = self.processor.process(self._ordered(task.record), attempt=1, request_id=request_id)
+            outcome = self.processor.process(task.record, attempt=1, request_id=request_id)
         except TransientError as error:
             logger.exception("transient failure: S3 Batch Operations retries the task", extra={"task_id": task.task_id})
             count_failure(type(error).__name__)
             return task_result(task.task_id, "TemporaryFailure", f"{type(error).__name__}: {error}")
-        except PermanentError as error:
-            # Only the look at the existing result (before processing) can raise one here.
-            logger.warning("permanent failure", extra={"task_id": task.task_id, "error_type": type(error).__name__})
-            count_failure(type(error).__name__)
-            return task_result(task.task_id, "PermanentFailure", f"{type(error).__name__}: {error}")
-        # Anything else is a bug: it fails the invocation, which S3 reports for the task.
+        # A permanent failure ends in processing (dead letter, failed result) and comes back
+        # as an outcome. Anything else is a bug: it fails the invocation, which S3 reports for the task.
         code, text = batch_result_of(outcome, self.settings.results_bucket)
         return task_result(task.task_id, code, text)
-
-    def _ordered(self, record: ObjectRecord) -> ObjectRecord:
-        """The task placed just after the result already there (see events/synthetic.py):
-        without a sequencer of its own it would count as older than that result, and an
-        out-of-date one would never be replaced."""
-        existing = self._results.existing(result_key_for(self.settings.results_prefix, record.bucket, record.key))
-        if existing is None:
-            return record
-        return replace(record, sequencer=sequencer_after(existing.source_sequencer))
 
 
 # Skipped objects answer Succeeded: there is nothing left to do for them, and a job whose

@@ -25,6 +25,7 @@ from bucket_ocr.errors import (
     PermanentError,
 )
 from bucket_ocr.events.records import ObjectRecord, ObjectRef, clean_etag
+from bucket_ocr.events.synthetic import sequencer_after
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.object_options import ObjectOptions, options_from_metadata
 from bucket_ocr.observability import MetricUnit, count_failure, logger, metrics, tracer
@@ -108,12 +109,17 @@ class ObjectProcessor:
                 record=record,
                 result_key=result_key_for(self._settings.results_prefix, record.bucket, record.key),
                 source=record,
+                sequencer=record.sequencer,
                 attempt=attempt,
                 request_id=request_id,
             )
             try:
-                run.source = self._identify(record)
-                done = self._already_done(run)
+                # The result first: a Batch task is ordered after it (see ``_order``) before
+                # anything can fail, so even its failed result replaces an out-of-date one.
+                existing = self._results.existing(run.result_key)
+                self._order(run, existing)
+                run.source, read_latest = self._identify(record)
+                done = self._already_done(run, existing, source_checked=read_latest)
                 if done:
                     return self._settle_duplicate(run, done)
                 # The look that ends a wait is kept: looking again would HEAD, log and count
@@ -135,26 +141,38 @@ class ObjectProcessor:
             except PermanentError as error:
                 return self._failed(run, error)
 
-    def _already_done(self, run: _Run) -> Outcome | None:
-        """A result for this version or a later one, or a source that has moved on."""
-        done = self._result_done(run)
+    def _order(self, run: _Run, existing: ExistingResult | None) -> None:
+        """An S3 Batch Operations task comes without S3's sequencer, and would count as older
+        than any result an earlier event left: an out-of-date result (an overwrite whose
+        event was lost) would never be replaced. It is placed just after that result, as a
+        backfill's event is (events/synthetic.py), once: the looks under the claim and at the
+        write judge against this same place, and a real event still to come orders later."""
+        if run.record.origin == "s3-batch" and run.record.sequencer is None and existing is not None:
+            run.sequencer = sequencer_after(existing.source_sequencer)
+
+    def _already_done(self, run: _Run, existing: ExistingResult | None, *, source_checked: bool) -> Outcome | None:
+        """A result for this version or a later one, or a source that has moved on.
+
+        ``source_checked``: the source's latest version was just read, so it is current."""
+        done = self._done_by(run, existing)
         if done is not None:
             return done
-        if not self._is_current(run.source):
+        if not source_checked and not self._is_current(run.source):
             # An event that arrives after the object was overwritten: the newer upload's
             # own event brings its OCR, so reading this one would be wasted.
             return self._superseded(run, "the source has a newer version")
         return None
 
     def _result_done(self, run: _Run) -> Outcome | None:
-        """A result for this version (a duplicate event), or for a later one (an old event).
+        """What a delivery waiting for another's claim looks for: one HEAD per look."""
+        return self._done_by(run, self._results.existing(run.result_key))
 
-        What a delivery waiting for another's claim looks for: one HEAD per look."""
-        existing = self._results.existing(run.result_key)
+    def _done_by(self, run: _Run, existing: ExistingResult | None) -> Outcome | None:
+        """A result for this version (a duplicate event), or for a later one (an old event)."""
         if existing is not None and existing.covers(run.source.etag, run.source.version_id):
             run.existing = existing
             return self._duplicate(run)
-        if existing is not None and existing.is_later_than(run.record.sequencer):
+        if existing is not None and existing.is_later_than(run.sequencer):
             return self._superseded(run, "the result describes a later upload")
         return None
 
@@ -188,12 +206,15 @@ class ObjectProcessor:
             return "not-a-creation"
         return None
 
-    def _identify(self, record: ObjectRecord) -> ObjectRef:
-        """Etag and version for the duplicate check; direct invocations carry neither."""
+    def _identify(self, record: ObjectRecord) -> tuple[ObjectRef, bool]:
+        """Etag and version for the duplicate check; a direct invocation or a Batch task may
+        carry neither, and a HEAD of the latest version learns them. The flag says whether
+        that HEAD was made: it also found the source current, and asking again at once
+        would learn nothing more."""
         if record.etag or record.version_id:
-            return record
-        head = storage.head(self._s3, record, record.version_id)
-        return replace(record, etag=clean_etag(head.get("ETag")), version_id=head.get("VersionId"))
+            return record, False
+        head = storage.head(self._s3, record)
+        return replace(record, etag=clean_etag(head.get("ETag")), version_id=head.get("VersionId")), True
 
     def _recognise(self, run: _Run) -> Outcome:
         source = run.source
@@ -307,7 +328,7 @@ class ObjectProcessor:
             return self._results.put(
                 run.result_key,
                 result,
-                sequencer=run.record.sequencer,
+                sequencer=run.sequencer,
                 source_is_current=lambda: self._is_current(run.source),
                 sidecars=sidecars,
             )
@@ -407,6 +428,7 @@ class _Run:
     record: ObjectRecord  # as the event named it
     result_key: str
     source: ObjectRef  # the same object, as far as this run has learnt it
+    sequencer: str | None  # its place among the key's events: the record's, or a Batch task's (``_order``)
     attempt: int
     request_id: str | None
     timings: document.Timings = field(default_factory=document.Timings)

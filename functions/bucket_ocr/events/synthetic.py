@@ -7,10 +7,12 @@ etag and version they carry let the function's duplicate check skip work already
 
 Neither source knows S3's ``sequencer``, which orders events on one key. Sent without one,
 such an event would count as older than any result an earlier real event left, and a stale
-result (an overwrite whose event was lost) would then never be replaced. So it is given the
-sequencer just after the result it means to replace: later than that result, yet earlier
+result (an overwrite whose event was lost) would then never be replaced. So it is placed at
+``sequencer_after`` the result it means to replace: later than that result, yet earlier
 than any real event still to come on the key (S3 sequencers only grow), and whether the
-object has moved on is still decided by the function's look at its current version.
+object has moved on is still decided by the function's look at its current version. The
+backfill's planner puts that sequencer in the event it builds; a Batch task is placed by
+processing, at its own look at the existing result.
 """
 
 from __future__ import annotations
