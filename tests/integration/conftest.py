@@ -6,7 +6,8 @@ ones skip their tests on a developer's machine but fail them under CI=true: a CI
 silently skipped the real servers would prove nothing.
 
 Cost control: one models dir per session, one MinIO stack per session (each test gets its
-own input bucket, so results never collide), a moto stack per test that needs its own
+own input bucket, so results never collide), one bare RabbitMQ per session (each test
+its own exchanges and queues), a moto stack per test that needs its own
 queue settings. Every wait is bounded and every process is stopped at teardown.
 """
 
@@ -115,9 +116,14 @@ def start_stack(tmp_path: Path, models_dir: Path) -> Iterator[Callable[..., Loca
         stack.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitMQServer]:
-    """A RabbitMQ of the test module's own, for tests of the broker side without a stack."""
+    """One RabbitMQ for the session's tests of the broker side without a stack.
+
+    Booting a node costs seconds, so the modules share it; each test keeps to exchanges and
+    queues of its own (``unique_name``), so none sees another's messages. A test that stops
+    it starts it again before it ends.
+    """
     require_rabbitmq_server()
     server = RabbitMQServer(tmp_path_factory.mktemp("broker")).start()
     try:
