@@ -70,7 +70,7 @@ def time_render(
 
 
 def measure(
-    corpus: Corpus, results: Mapping[str, dict[str, Any]], repeats: int = REPEATS, log: Callable[[str], None] = print
+    corpus: Corpus, results: Mapping[str, dict[str, Any]], log: Callable[[str], None] = print
 ) -> list[OutputTiming]:
     """Each page of `corpus` that has a result (by page id), each kind."""
     timings = []
@@ -81,7 +81,7 @@ def measure(
         source, content_type = corpus.data(page), result["source"]["content_type"]
         pages = max(1, len(result["pages"]))
         for kind in KINDS:
-            seconds, size = time_render(result, source, content_type, kind, repeats)
+            seconds, size = time_render(result, source, content_type, kind, REPEATS)
             timings.append(OutputTiming(page.page_id, page.file_format, kind, pages, seconds / pages, size))
         pdf, hocr = timings[-2], timings[-1]
         log(
@@ -90,8 +90,11 @@ def measure(
     return timings
 
 
-def summarise(timings: list[OutputTiming], repeats: int = REPEATS) -> dict[str, Any] | None:
-    """Medians per kind over all pages and per source format; None without a page."""
+def summarise(timings: list[OutputTiming]) -> dict[str, Any] | None:
+    """Medians per kind over all pages and per source format; None without a page.
+
+    `measure` times both kinds of every page, so each kind has a figure wherever a page does.
+    """
     if not timings:
         return None
 
@@ -99,16 +102,16 @@ def summarise(timings: list[OutputTiming], repeats: int = REPEATS) -> dict[str, 
         out: dict[str, Any] = {"pages": len({t.page_id for t in items})}
         for kind in KINDS:
             of_kind = [t for t in items if t.kind == kind]
-            out[kind] = statistics.median(t.seconds_per_page for t in of_kind) if of_kind else None
-            out[f"{kind}_bytes"] = statistics.median(t.bytes for t in of_kind) if of_kind else None
+            out[kind] = statistics.median(t.seconds_per_page for t in of_kind)
+            out[f"{kind}_bytes"] = statistics.median(t.bytes for t in of_kind)
         return out
 
     overall = medians(timings)
     present = {t.file_format for t in timings}
     formats = [f for f in FORMATS if f in present] + sorted(present - set(FORMATS))
     return {
-        "means": MEANS.format(repeats=repeats),
-        "repeats": repeats,
+        "means": MEANS.format(repeats=REPEATS),
+        "repeats": REPEATS,
         "pages": overall["pages"],
         "median_seconds_per_page": {kind: overall[kind] for kind in KINDS},
         "median_bytes": {kind: overall[f"{kind}_bytes"] for kind in KINDS},
@@ -128,5 +131,5 @@ def report_rows(outputs: dict[str, Any] | None) -> list[tuple[str, str]]:
     return rows
 
 
-def _pair(figures: Mapping[str, float | None]) -> str:
-    return " / ".join("n/a" if figures.get(kind) is None else f"{figures[kind]:.3f}" for kind in KINDS)
+def _pair(figures: Mapping[str, float]) -> str:
+    return " / ".join(f"{figures[kind]:.3f}" for kind in KINDS)

@@ -117,14 +117,17 @@ def test_measure_renders_pages_with_a_result_and_divides_by_the_results_pages(
     calls = []
 
     def fake_time_render(result, source, content_type, kind, repeats):
-        calls.append((source, content_type, kind))
+        calls.append((source, content_type, kind, repeats))
         return 0.2, 100
 
     monkeypatch.setattr(outputs_cost, "time_render", fake_time_render)
     timings = measure(corpus, {"a": _result(), "b": _result(pages=2, content_type="image/tiff")}, log=lambda _: None)
     # then each kind of each read page is timed on its own bytes and the function's content type
-    assert calls[:2] == [(b"bytes of a", "image/png", "pdf"), (b"bytes of a", "image/png", "hocr")]
+    assert calls[:2] == [(b"bytes of a", "image/png", "pdf", 5), (b"bytes of a", "image/png", "hocr", 5)]
     assert calls[2][1] == "image/tiff"
+    # and the summary reports the repeats each render was timed over
+    outputs = summarise(timings)
+    assert outputs is not None and outputs["repeats"] == 5 and "median of 5 renders" in outputs["means"]
     assert [(t.page_id, t.kind) for t in timings] == [("a", "pdf"), ("a", "hocr"), ("b", "pdf"), ("b", "hocr")]
     assert [t.seconds_per_page for t in timings] == [0.2, 0.2, 0.1, 0.1]
     assert timings[2].file_format == "tiff" and timings[2].result_pages == 2
