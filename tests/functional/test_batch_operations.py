@@ -217,6 +217,26 @@ def test_storage_unavailable_before_processing_is_a_temporary_failure(world, mon
     assert result["resultCode"] == "TemporaryFailure" and result["resultString"].startswith("StorageUnavailableError")
 
 
+def test_a_result_storage_refuses_to_show_is_a_permanent_failure_dead_lettered(world, monkeypatch):
+    from bucket_ocr.errors import StorageRejectedError
+
+    # Given a results bucket that refuses the look at the existing result, as it would on every retry
+    def refused(result_key):
+        raise StorageRejectedError(
+            "HEAD result refused by storage: InvalidRequest (HTTP 400)", bucket=RESULTS, key=result_key
+        )
+
+    monkeypatch.setattr(world.app.processor._results, "existing", refused)
+    world.s3.put_object(Bucket=INPUT, Key="refused.png", Body=png())
+    # When the task runs
+    result = world.invoke("refused.png")
+    # Then it ends as any permanent failure does: told to S3 for good, and dead-lettered
+    assert result["resultCode"] == "PermanentFailure" and result["resultString"].startswith("StorageRejectedError")
+    (letter,) = world.dead_letters()
+    assert (letter["error_type"], letter["key"]) == ("StorageRejectedError", "refused.png")
+    assert world.engine.pages_read == 0
+
+
 def test_an_unreadable_task_is_a_permanent_failure(world):
     event = load_event("s3-batch-operations-2.0.json")
     del event["tasks"][0]["s3Key"]
