@@ -38,7 +38,7 @@ from bucket_ocr_local.samples import render_page  # noqa: E402
 from bucket_ocr_local.spec import StackSpec  # noqa: E402
 from bucket_ocr_local.stack import LocalStack, StackOptions  # noqa: E402
 from bucket_ocr_local.stores.rabbitmq_server import RabbitMQServer  # noqa: E402
-from tests.support.failing_objects import FLAG_DIR_VARIABLE  # noqa: E402
+from tests.support.failing_objects import FLAG_DIR_VARIABLE, HANDLER  # noqa: E402
 from tests.support.rabbitmq import require_rabbitmq_server  # noqa: E402
 from tests.support.servers import require  # noqa: E402
 
@@ -156,7 +156,7 @@ def minio_stack(
             workers=2,
             models_dir=models_dir,
             function_env={
-                "OCR_WORKER_HANDLER": "tests.support.failing_handler.lambda_handler",
+                "OCR_WORKER_HANDLER": HANDLER,
                 FLAG_DIR_VARIABLE: str(failing_objects_dir),
                 # Failed deliveries go back quickly: the delivery-limit test needs five.
                 "OCR_WORKER_RETRY_PAUSE_MS": "100",

@@ -8,6 +8,7 @@ messages past the delivery limit land in the dead-letter queue on the broker.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import os
@@ -28,7 +29,7 @@ from bucket_ocr_local.processes import ManagedProcess, wait_for
 from bucket_ocr_local.supervisor import Supervisor
 from bucket_ocr_local.worker import self_hosted_worker_environment
 from tests.integration.conftest import CORRUPT_PNG, pdf_of, png_of, read_result, require_binary, wait_for_result
-from tests.support.failing_objects import flag_path
+from tests.support.failing_objects import FLAG_DIR_VARIABLE, flag_path, held
 from tests.support.rabbitmq import management_get, require_rabbitmq_server
 from tests.support.waits import eventually
 
@@ -144,32 +145,41 @@ def test_fifty_uploads_with_two_workers_are_each_read_exactly_once(minio_stack, 
 
 
 @contextmanager
-def worker_reading_a_long_document(stack, bucket: str, key: str, pages: int) -> Iterator[ManagedProcess]:
-    """The pool's worker that took a freshly uploaded multi-page PDF; replaced afterwards."""
-    stack.spec.client("s3").put_object(
-        Bucket=bucket, Key=key, Body=pdf_of([[f"LONG PAGE {n}", "lorem ipsum dolor"] for n in range(pages)])
-    )
-    [delivery] = wait_for(lambda: deliveries_of(stack, bucket, key), timeout=60, what="a worker to take the PDF")
-    worker = next(w for w in stack.pool.workers if w.log_path.name == delivery["log_file"])
-    assert read_result(stack.spec, bucket, key) is None, "the document finished too soon for the test"
-    try:
-        yield worker
-    finally:
-        stack.pool.workers.remove(worker)
-        stack.pool.add()
-        stack.pool.wait_ready()
+def worker_holding_a_document(
+    stack, bucket: str, key: str, pages: int
+) -> Iterator[tuple[ManagedProcess, Callable[[], None]]]:
+    """The pool's worker that took a freshly uploaded multi-page PDF, and ``release``.
+
+    The document waits in that worker's handler (tests/support/failing_handler.py) until the
+    test calls ``release``, so it is still in hand when the test acts on the worker, however
+    fast the machine reads. The worker is replaced afterwards.
+    """
+    with held(stack.options.function_env[FLAG_DIR_VARIABLE], bucket, key) as hold:
+        stack.spec.client("s3").put_object(
+            Bucket=bucket, Key=key, Body=pdf_of([[f"LONG PAGE {n}", "lorem ipsum dolor"] for n in range(pages)])
+        )
+        [delivery] = wait_for(lambda: deliveries_of(stack, bucket, key), timeout=60, what="a worker to take the PDF")
+        worker = next(w for w in stack.pool.workers if w.log_path.name == delivery["log_file"])
+        try:
+            yield worker, functools.partial(hold.unlink, missing_ok=True)
+        finally:
+            hold.unlink(missing_ok=True)
+            stack.pool.workers.remove(worker)
+            stack.pool.add()
+            stack.pool.wait_ready()
 
 
 def test_a_worker_killed_mid_document_leaves_it_to_another(minio_stack, minio_bucket):
-    # given a long document being read by one of the workers
+    # given a document in the hands of one of the workers
     key = "long/report.pdf"
-    with worker_reading_a_long_document(minio_stack, minio_bucket, key, pages=8) as victim:
+    with worker_holding_a_document(minio_stack, minio_bucket, key, pages=3) as (victim, release):
         # when that worker is killed outright
         os.kill(victim.pid, signal.SIGKILL)
+        release()
 
         # then the broker hands the message to the other worker, which reads it
         result = wait_for_result(minio_stack.spec, minio_bucket, key, timeout=180)
-        assert result["status"] == "succeeded" and len(result["pages"]) == 8
+        assert result["status"] == "succeeded" and len(result["pages"]) == 3
         assert sorted(d["attempt"] for d in deliveries_of(minio_stack, minio_bucket, key)) == [1, 2]
         # and the document was recognised once, by the survivor
         [run] = function_logs.about(minio_stack.spec.work_dir, function_logs.RECOGNISED, minio_bucket, key)
@@ -177,11 +187,15 @@ def test_a_worker_killed_mid_document_leaves_it_to_another(minio_stack, minio_bu
 
 
 def test_sigterm_lets_a_worker_finish_the_document_in_hand(minio_stack, minio_bucket):
-    # given a long document being read by one of the workers
+    # given a document in the hands of one of the workers
     key = "long/handbook.pdf"
-    with worker_reading_a_long_document(minio_stack, minio_bucket, key, pages=6) as worker:
-        # when that worker is asked to stop
+    with worker_holding_a_document(minio_stack, minio_bucket, key, pages=3) as (worker, release):
+        # when that worker is asked to stop, and has taken the request, before it reads the document
         worker.signal(signal.SIGTERM)
+        eventually(
+            lambda: "stop requested" in worker.log_path.read_text(), timeout=30, what="the worker to take the stop"
+        )
+        release()
         code = worker.wait(180)
 
         # then it finished the document first, acknowledged it and exited cleanly

@@ -3,16 +3,21 @@ Lambda's event source mapping, and the queue's redrive policy catches what keeps
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from bucket_ocr_local import dead_letters, journal
 from bucket_ocr_local.errors import StackLostError
 from bucket_ocr_local.processes import wait_for
+from bucket_ocr_local.stack import LocalStack
 from bucket_ocr_local.supervisor import Supervisor, heal
 from bucket_ocr_local.worker import WorkerPool
 from tests.integration.conftest import invocations_of, pdf_of, png_of, read_result, wait_for_result
+from tests.support.failing_objects import FLAG_DIR_VARIABLE, HANDLER, held
+from tests.support.waits import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -96,25 +101,35 @@ def test_two_workers_share_a_burst_and_do_each_object_exactly_once(start_stack):
     assert workers == {"worker-0", "worker-1"}
 
 
-def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack):
-    # given one worker busy with a long document
-    stack = start_stack(store="moto", workers=1, visibility_timeout=3)
+def stack_whose_worker_holds(start_stack, flag_dir: Path, **options) -> LocalStack:
+    """The embedded stack with one worker whose handler keeps an object the test holds
+    (tests/support/failing_objects.held) in hand until the test lets go, with S3's test
+    event, sent when the notification was configured, out of the way."""
+    stack = start_stack(store="moto", workers=0, function_env={FLAG_DIR_VARIABLE: str(flag_dir)}, **options)
+    stack.pool = WorkerPool(stack.work_dir, count=1, handler=HANDLER).start()
+    stack.pool.wait_ready()
+    wait_for(lambda: queue_depth(stack.spec) == (0, 0), timeout=30, what="the s3:TestEvent to be consumed")
+    return stack
+
+
+def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack, tmp_path):
+    # given one worker with a document in hand
+    stack = stack_whose_worker_holds(start_stack, tmp_path, visibility_timeout=3)
     spec = stack.spec
-    # S3's test event, sent when the notification was configured, must be out of the way
-    # so the in-flight message below is the document's.
-    wait_for(lambda: queue_depth(spec) == (0, 0), timeout=30, what="the s3:TestEvent to be consumed")
-    long_pdf = pdf_of([[f"PAGE {n} OF A LONG LETTER", "with a few lines", "of text to read"] for n in range(8)])
-    spec.client("s3").put_object(Bucket=spec.input_bucket, Key="long.pdf", Body=long_pdf)
-    wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
+    long_pdf = pdf_of([[f"PAGE {n} OF A LONG LETTER", "with a few lines", "of text to read"] for n in range(3)])
+    with held(tmp_path, spec.input_bucket, "long.pdf") as hold:
+        spec.client("s3").put_object(Bucket=spec.input_bucket, Key="long.pdf", Body=long_pdf)
+        wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
 
-    # when that worker is killed outright, under the supervisor `up` runs
-    with Supervisor(stack, interval=0.2, report=lambda action: None) as supervisor:
-        stack.pool.workers[0].kill()
+        # when that worker is killed outright, under the supervisor `up` runs
+        with Supervisor(stack, interval=0.2, report=lambda action: None) as supervisor:
+            stack.pool.workers[0].kill()
+            hold.unlink()
 
-        # then the supervisor puts a new worker in its place, the message comes back after
-        # its visibility timeout, and the new worker finishes it
-        result = wait_for_result(spec, spec.input_bucket, "long.pdf", timeout=180)
-    assert result["status"] == "succeeded" and len(result["pages"]) == 8
+            # then the supervisor puts a new worker in its place, the message comes back after
+            # its visibility timeout, and the new worker finishes it
+            result = wait_for_result(spec, spec.input_bucket, "long.pdf", timeout=180)
+    assert result["status"] == "succeeded" and len(result["pages"]) == 3
     [run] = invocations_of(spec, spec.input_bucket, "long.pdf")
     assert run["worker"] == "worker-1"
     assert [w.name for w in stack.pool.workers] == ["worker-1"]
@@ -122,18 +137,26 @@ def test_an_event_in_flight_when_its_worker_is_killed_is_redelivered(start_stack
     assert supervisor.failure is None
 
 
-def test_a_stopped_worker_finishes_the_event_it_holds_first(start_stack):
-    # given one worker busy with a long document
-    stack = start_stack(store="moto", workers=1, visibility_timeout=3)
+def test_a_stopped_worker_finishes_the_event_it_holds_first(start_stack, tmp_path):
+    # given one worker with a document in hand
+    stack = stack_whose_worker_holds(start_stack, tmp_path, visibility_timeout=3)
     spec = stack.spec
-    wait_for(lambda: queue_depth(spec) == (0, 0), timeout=30, what="the s3:TestEvent to be consumed")
-    long_pdf = pdf_of([[f"PAGE {n} TO FINISH", "before stopping"] for n in range(4)])
-    spec.client("s3").put_object(Bucket=spec.input_bucket, Key="finish-me.pdf", Body=long_pdf)
-    wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
-    worker = stack.pool.workers[0]
+    long_pdf = pdf_of([[f"PAGE {n} TO FINISH", "before stopping"] for n in range(3)])
+    with held(tmp_path, spec.input_bucket, "finish-me.pdf") as hold:
+        spec.client("s3").put_object(Bucket=spec.input_bucket, Key="finish-me.pdf", Body=long_pdf)
+        wait_for(lambda: queue_depth(spec)[1] == 1, timeout=30, what="the worker to take the message", interval=0.05)
+        worker = stack.pool.workers[0]
 
-    # when it is asked to stop (SIGTERM, as Ctrl-C on `up` does)
-    stack.pool.stop()
+        # when it is asked to stop (SIGTERM, as Ctrl-C on `up` does), and has taken the request,
+        # before it reads the document
+        worker.signal(signal.SIGTERM)
+        eventually(
+            lambda: "SIGTERM, finishing the current event" in worker.log_path.read_text(),
+            timeout=30,
+            what="the worker to take the stop",
+        )
+        hold.unlink()
+        stack.pool.stop()
 
     # then it exited cleanly, having written the result and deleted the message first
     assert worker.wait(0) == 0
