@@ -24,7 +24,7 @@ from bucket_ocr.errors import (
     OutputNotRenderedError,
     PermanentError,
 )
-from bucket_ocr.events.records import ObjectRecord, ObjectRef, clean_etag
+from bucket_ocr.events.records import ObjectRecord, ObjectRef, Origin, clean_etag
 from bucket_ocr.events.synthetic import sequencer_after
 from bucket_ocr.failures.dead_letters import DeadLetterQueue, dead_letter_body
 from bucket_ocr.object_options import ObjectOptions, options_from_metadata
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 Status = document.Status | Literal["skipped"]
 SkipReason = Literal["duplicate", "superseded", "own-output", "not-a-creation"]
+# Sent by hand or by a Batch job to mend results, so without an S3 sequencer (``_order``).
+_UNSEQUENCED_ORIGINS: frozenset[Origin] = frozenset({"direct", "s3-batch"})
 
 
 class Engine(Protocol):
@@ -142,12 +144,13 @@ class ObjectProcessor:
                 return self._failed(run, error)
 
     def _order(self, run: _Run, existing: ExistingResult | None) -> None:
-        """An S3 Batch Operations task comes without S3's sequencer, and would count as older
-        than any result an earlier event left: an out-of-date result (an overwrite whose
-        event was lost) would never be replaced. It is placed just after that result, as a
-        backfill's event is (events/synthetic.py), once: the looks under the claim and at the
-        write judge against this same place, and a real event still to come orders later."""
-        if run.record.origin == "s3-batch" and run.record.sequencer is None and existing is not None:
+        """An S3 Batch Operations task or a direct invocation comes without S3's sequencer,
+        and would count as older than any result an earlier event left: an out-of-date
+        result (an overwrite whose event was lost), the very thing these are sent to mend,
+        would never be replaced. It is placed just after that result, as a backfill's event
+        is (events/synthetic.py), once: the looks under the claim and at the write judge
+        against this same place, and a real event still to come orders later."""
+        if run.record.origin in _UNSEQUENCED_ORIGINS and run.record.sequencer is None and existing is not None:
             run.sequencer = sequencer_after(existing.source_sequencer)
 
     def _already_done(self, run: _Run, existing: ExistingResult | None, *, source_checked: bool) -> Outcome | None:

@@ -74,6 +74,20 @@ def test_a_new_version_of_the_object_is_processed_again(moto_stack):
     assert (result["source"]["etag"], result["text"]) == (second, "second version")
 
 
+def test_a_direct_invocation_replaces_a_result_whose_overwrite_event_was_lost(moto_stack):
+    # Given a result an upload's event left, then an overwrite whose event never came
+    moto_stack.app.engine.lines_by_size = {(200, 60): ["second version"]}
+    first = moto_stack.upload("lost event.png", blank_png())
+    moto_stack.app.handle(s3_event(moto_stack, "lost event.png", first), lambda_context())
+    second = moto_stack.upload("lost event.png", blank_png(200, 60))
+    # When it is reprocessed by hand, with the direct shape the manual gives for that
+    response = moto_stack.app.handle({"bucket": moto_stack.input_bucket, "key": "lost event.png"}, lambda_context())
+    # Then the result describes the object as it is now, not the upload before
+    assert response["outcomes"][0]["status"] == "succeeded", response
+    result = moto_stack.result("lost event.png")
+    assert (result["source"]["etag"], result["text"]) == (second, "second version")
+
+
 def test_every_page_of_a_multi_page_document_is_read_in_order(moto_stack):
     # Given a three-page TIFF whose pages the engine tells apart
     sizes = [(100, 40), (110, 40), (120, 40)]
