@@ -149,7 +149,7 @@ def test_a_document_over_the_size_limit_is_refused_without_reading_it(moto_stack
 
 def test_a_transient_s3_failure_raises_and_sends_nothing_to_the_dead_letter_queue(moto_stack):
     etag = moto_stack.upload("slow.png", blank_png())
-    throttle(moto_stack.app.processor._s3, "slow.png")
+    throttle(moto_stack.app_s3, "slow.png")
     with pytest.raises(StorageUnavailableError, match="SlowDown"):
         moto_stack.app.handle(s3_event(moto_stack, "slow.png", etag), lambda_context())
     assert moto_stack.dead_letters() == [] and moto_stack.result_keys() == []
@@ -158,7 +158,7 @@ def test_a_transient_s3_failure_raises_and_sends_nothing_to_the_dead_letter_queu
 def test_every_record_of_a_multi_record_event_is_processed_even_after_a_transient_failure(moto_stack):
     # Given three uploads in one event, the second throttled by S3
     tags = {key: moto_stack.upload(key, blank_png()) for key in ("a one.png", "b slow.png", "c two.png")}
-    throttle(moto_stack.app.processor._s3, "slow")
+    throttle(moto_stack.app_s3, "slow")
     event = retarget(load_event("s3-put-multi.json"), moto_stack.input_bucket, "placeholder")
     for record, (key, etag) in zip(event["Records"], tags.items(), strict=True):
         record["s3"]["object"].update(key=key.replace(" ", "+"), eTag=etag)
@@ -175,7 +175,7 @@ def test_every_record_of_a_multi_record_event_is_processed_even_after_a_transien
 def test_an_sqs_batch_with_one_failing_message_reports_exactly_that_one(moto_stack):
     # Given three queued notifications, the second for an object S3 keeps throttling
     tags = {key: moto_stack.upload(key, blank_png()) for key in ("q1.png", "q2-slow.png", "q3.png")}
-    throttle(moto_stack.app.processor._s3, "slow")
+    throttle(moto_stack.app_s3, "slow")
     batch = sqs_wrap([s3_event(moto_stack, key, etag) for key, etag in tags.items()], receive_count=2)
     # When the batch is handled
     response = moto_stack.app.handle(batch, lambda_context())
@@ -190,7 +190,7 @@ def test_an_sqs_batch_with_one_failing_message_reports_exactly_that_one(moto_sta
 
 def test_a_batch_whose_every_message_fails_reports_them_all(moto_stack):
     etag = moto_stack.upload("only-slow.png", blank_png())
-    throttle(moto_stack.app.processor._s3, "slow")
+    throttle(moto_stack.app_s3, "slow")
     batch = sqs_wrap([s3_event(moto_stack, "only-slow.png", etag)])
     response = moto_stack.app.handle(batch, lambda_context())
     assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}

@@ -54,7 +54,7 @@ def result_head(stack: Any, key: str) -> Request:
 def test_a_direct_invocation_heads_its_source_once_before_reading_it(moto_stack):
     # Given an uploaded page, and a direct invocation that names its key only
     moto_stack.upload("by hand.png", blank_png())
-    requests = S3Requests(moto_stack.app.processor._s3)
+    requests = S3Requests(moto_stack.app_s3)
     # When it is handled
     response = moto_stack.app.handle({"bucket": moto_stack.input_bucket, "key": "by hand.png"}, lambda_context())
     # Then its version was learnt with one HEAD, which also said it is the current one
@@ -74,7 +74,7 @@ def test_a_batch_task_over_a_stale_result_reads_that_result_once_and_replaces_it
         Metadata={"status": "succeeded", "source-etag": "0" * 32, "source-sequencer": "0055AED6DCD90281E5"},
     )
     moto_stack.upload(key, blank_png())
-    requests = S3Requests(moto_stack.app.processor._s3)
+    requests = S3Requests(moto_stack.app_s3)
     # When S3 Batch Operations' task for it runs
     (result,) = moto_stack.app.handle(batch_task(moto_stack, key), lambda_context())["results"]
     # Then the document is read and its result replaces the stale one
@@ -94,7 +94,7 @@ def test_a_batch_task_whose_result_is_there_looks_once_at_each_and_reads_nothing
     key = "done.png"
     moto_stack.upload(key, blank_png())
     moto_stack.app.handle(batch_task(moto_stack, key), lambda_context())
-    requests = S3Requests(moto_stack.app.processor._s3)
+    requests = S3Requests(moto_stack.app_s3)
     # When a second job asks for it again
     (result,) = moto_stack.app.handle(batch_task(moto_stack, key), lambda_context())["results"]
     # Then it is already done, known from one HEAD of the result and one of the source

@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from bucket_ocr.app import OcrApp
 from bucket_ocr.clients import make_clients
 from bucket_ocr.events.records import ObjectRef
+from bucket_ocr.processing import ObjectProcessor
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes
 from bucket_ocr_local.runtimes.context import lambda_context
 from tests.functional.test_function_on_moto import LINES, png
@@ -51,14 +52,17 @@ class GatedEngine:
         return self.engine.describe()
 
 
-def instance(stack, engine) -> OcrApp:
-    """Another function instance on the same buckets: own clients, own processor."""
+def instance_and_client(stack, engine) -> tuple[OcrApp, Any]:
+    """Another function instance on the same buckets, with its own clients and quick claims,
+    and its S3 client, for a test to watch or fail its requests through botocore's hooks."""
     s3, sqs = make_clients(stack.settings)
     app = OcrApp(stack.settings, engine, s3, sqs)
-    app.processor._claims = ClaimStore(
-        s3, stack.settings.results_bucket, stack.settings.results_prefix, times=QUICK_CLAIMS
-    )
-    return app
+    app.processor = ObjectProcessor(stack.settings, engine, s3, app.dead_letters, claim_times=QUICK_CLAIMS)
+    return app, s3
+
+
+def instance(stack, engine) -> OcrApp:
+    return instance_and_client(stack, engine)[0]
 
 
 def in_thread(app: OcrApp, event: dict[str, Any]) -> tuple[threading.Thread, dict[str, Any]]:
@@ -75,15 +79,15 @@ def in_thread(app: OcrApp, event: dict[str, Any]) -> tuple[threading.Thread, dic
     return thread, answer
 
 
-def on_precondition_failed(app: OcrApp) -> threading.Event:
-    """Set when this instance's S3 client is told a conditional write lost (HTTP 412)."""
+def on_precondition_failed(s3: Any) -> threading.Event:
+    """Set when this S3 client is told a conditional write lost (HTTP 412)."""
     seen = threading.Event()
 
     def check(http_response, **_):
         if http_response.status_code == 412:
             seen.set()
 
-    app.processor._s3.meta.events.register("after-call.s3.PutObject", check)
+    s3.meta.events.register("after-call.s3.PutObject", check)
     return seen
 
 
@@ -107,8 +111,9 @@ def test_two_deliveries_of_one_upload_at_once_are_read_once(moto_stack, real_eng
     etag = moto_stack.upload("twice.png", png(LINES))
     event = event_for(moto_stack, "twice.png", etag)
     first_engine, second_engine = GatedEngine(real_engine), GatedEngine(real_engine)
-    first, second = instance(moto_stack, first_engine), instance(moto_stack, second_engine)
-    second_lost = on_precondition_failed(second)
+    first = instance(moto_stack, first_engine)
+    second, second_s3 = instance_and_client(moto_stack, second_engine)
+    second_lost = on_precondition_failed(second_s3)
 
     # when the first has claimed the object and is reading it
     first_thread, first_answer = in_thread(first, event)
@@ -216,7 +221,7 @@ def refuse(s3_client, operation: str, key_fragment: str, status: int, code: str)
 def test_an_s3_refusal_is_permanent_for_its_object(moto_stack, operation, status, code):
     # given storage that refuses one request about one object with a 4xx no retry changes
     etag = moto_stack.upload("refused.png", png(LINES))
-    refuse(moto_stack.app.processor._s3, operation, "refused.png", status, code)
+    refuse(moto_stack.app_s3, operation, "refused.png", status, code)
 
     # when its event is handled
     response = moto_stack.app.handle(s3_event(moto_stack, "refused.png", etag), lambda_context())
@@ -234,7 +239,7 @@ def test_a_4xx_that_means_not_now_is_retried(moto_stack, status, code):
     from bucket_ocr.errors import StorageUnavailableError
 
     etag = moto_stack.upload("later.png", png(LINES))
-    refuse(moto_stack.app.processor._s3, "GetObject", "later.png", status, code)
+    refuse(moto_stack.app_s3, "GetObject", "later.png", status, code)
     with pytest.raises(StorageUnavailableError, match=code):
         moto_stack.app.handle(s3_event(moto_stack, "later.png", etag), lambda_context())
     assert moto_stack.dead_letters() == []
@@ -244,7 +249,7 @@ def test_a_denied_head_of_the_result_reads_as_no_result_and_warns_once(moto_stac
     # given a role that may not list the results bucket, so HEAD of a missing result is 403
     tags = {key: moto_stack.upload(key, png(LINES)) for key in ("denied-1.png", "denied-2.png")}
     app = moto_stack.app
-    refuse(app.processor._s3, "HeadObject", "/ocr/", 403, "403")
+    refuse(moto_stack.app_s3, "HeadObject", "/ocr/", 403, "403")
 
     # when two new documents arrive
     outcomes = [
@@ -263,7 +268,7 @@ def test_a_result_write_that_fails_for_a_moment_is_tried_again_without_reading_a
     etag = moto_stack.upload("brief-outage.png", png(LINES))
     engine = GatedEngine(real_engine)
     engine.go.set()
-    app = instance(moto_stack, engine)
+    app, s3 = instance_and_client(moto_stack, engine)
     refusals = []
 
     def unavailable(request, **_):
@@ -273,7 +278,7 @@ def test_a_result_write_that_fails_for_a_moment_is_tried_again_without_reading_a
             return AWSResponse(request.url, 503, {}, RawBody(body))
         return None
 
-    app.processor._s3.meta.events.register("before-send.s3.PutObject", unavailable)
+    s3.meta.events.register("before-send.s3.PutObject", unavailable)
 
     # when its event is handled
     response = app.handle(event_for(moto_stack, "brief-outage.png", etag), lambda_context())
