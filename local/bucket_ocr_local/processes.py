@@ -31,6 +31,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one of another user's counts too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def port_open(port: int, host: str = LOOPBACK) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

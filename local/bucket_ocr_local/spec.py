@@ -7,13 +7,12 @@ workers read it to build the function's environment, so there is one source of t
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bucket_ocr_local.errors import StackNotRunningError
-from bucket_ocr_local.processes import port_open
+from bucket_ocr_local.processes import pid_alive, port_open
 
 SPEC_FILE = "stack.json"
 # Taken out of the function's environment: a session token or profile from the shell (or a
@@ -123,7 +122,7 @@ class StackSpec:
 
     def is_live(self) -> bool:
         """Storage and queue answer and the process that started them is still there."""
-        if self.owner_pid is not None and not _pid_alive(self.owner_pid):
+        if self.owner_pid is not None and not pid_alive(self.owner_pid):
             return False
         queue = self.broker_url or self.sqs_endpoint
         return all(port_open(_port_of(url)) for url in {self.s3_endpoint, queue})
@@ -133,13 +132,3 @@ def _port_of(url: str) -> int:
     from urllib.parse import urlsplit
 
     return int(urlsplit(url).port)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

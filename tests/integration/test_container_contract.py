@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from bucket_ocr_local.processes import LOOPBACK, ManagedProcess, free_port, port_open
+from bucket_ocr_local.processes import LOOPBACK, ManagedProcess, free_port, pid_alive, port_open
 from bucket_ocr_local.runtimes.emulator import INVOKE_PATH
 from bucket_ocr_local.stores.moto_store import MotoServer
 from tests.integration.conftest import require_binary
@@ -151,18 +151,8 @@ def _prune(keep: str) -> None:
         if entry.name not in (keep, "runs"):
             _remove(entry)
     for run in (WORK / "runs").glob("*"):
-        if not run.name.isdigit() or not _alive(int(run.name)):
+        if not run.name.isdigit() or not pid_alive(int(run.name)):
             _remove(run)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _cache_key(stages: list[Stage], names: list[str]) -> str:
