@@ -116,8 +116,9 @@ class ObjectProcessor:
                 request_id=request_id,
             )
             try:
-                # The result first: a Batch task is ordered after it (see ``_order``) before
-                # anything can fail, so even its failed result replaces an out-of-date one.
+                # The result first: a Batch task or direct invocation is ordered after it
+                # (``_order``) before anything can fail, so even its failed result replaces
+                # an out-of-date one.
                 existing = self._results.existing(run.result_key)
                 self._order(run, existing)
                 run.source, read_latest = self._identify(record)
@@ -431,7 +432,7 @@ class _Run:
     record: ObjectRecord  # as the event named it
     result_key: str
     source: ObjectRef  # the same object, as far as this run has learnt it
-    sequencer: str | None  # its place among the key's events: the record's, or a Batch task's (``_order``)
+    sequencer: str | None  # its place among the key's events: the record's, or one ``_order`` gave it
     attempt: int
     request_id: str | None
     timings: document.Timings = field(default_factory=document.Timings)
