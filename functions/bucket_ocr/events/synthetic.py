@@ -11,8 +11,8 @@ result (an overwrite whose event was lost) would then never be replaced. So it i
 ``sequencer_after`` the result it means to replace: later than that result, yet earlier
 than any real event still to come on the key (S3 sequencers only grow), and whether the
 object has moved on is still decided by the function's look at its current version. The
-backfill's planner puts that sequencer in the event it builds; a Batch task is placed by
-processing, at its own look at the existing result.
+backfill's planner puts that sequencer in the event it builds; a Batch task, like a
+direct invocation, is placed by processing, at its own look at the existing result.
 """
 
 from __future__ import annotations
