@@ -267,6 +267,8 @@ def test_runs_offline_and_quietly_with_an_unwritable_home_and_writes_only_to_its
     # and loading printed no PaddleX progress lines, while what PaddleX warns of is one
     # of the function's JSON log lines
     assert "Creating model" not in completed.stderr + completed.stdout
+    # nor Paddle's hint about compiling extensions, which inference never does
+    assert "ccache" not in completed.stderr + completed.stdout
     assert [json.loads(line)["message"] for line in logged] == ["sandbox: a PaddleX warning"]
 
 

@@ -23,7 +23,7 @@ from ..models.manifest import Manifest, check_files, read_manifest
 from . import parallel_recognition
 from .config import EngineConfig
 from .errors import EngineError, EngineLoadError
-from .library_logs import route_library_logs
+from .library_logs import ignore_build_hints, route_library_logs
 from .orientation import PageOrienter, to_stored, upright
 from .pipeline_io import bgr_pixels, page_lines
 from .runtime_env import prepare_runtime_env
@@ -205,6 +205,7 @@ def _create_paddleocr(bundle_dir: Path, manifest: Manifest, config: EngineConfig
         options["engine"] = "paddle_static"
         options["enable_mkldnn"] = True  # fast on paddlepaddle 3.2.2 (3.3.x crashes with it)
         options["cpu_threads"] = threads  # PaddleOCR's default of 10 oversubscribes small CPUs
+    ignore_build_hints()
     try:
         from paddleocr import PaddleOCR
     except Exception as exc:  # ImportError, or Paddle's shared libraries failing as they load
