@@ -20,7 +20,7 @@ from bucket_ocr.results.keys import result_key_for
 from bucket_ocr_local.runtimes.context import lambda_context
 from tests.support.events import load_event
 from tests.support.fake_engine import FakeEngine, engine_failure
-from tests.support.moto_app import app_on_moto
+from tests.support.moto_app import MotoStack, build_stack, refuse
 
 pytestmark = pytest.mark.functional
 
@@ -34,8 +34,9 @@ def png() -> bytes:
 
 
 class World:
-    def __init__(self, s3, sqs, dlq_url, app, engine):
-        self.s3, self.sqs, self.dlq_url, self.app, self.engine = s3, sqs, dlq_url, app, engine
+    def __init__(self, stack: MotoStack, engine: FakeEngine):
+        self.s3, self.sqs, self.dlq_url, self.app, self.engine = stack.s3, stack.sqs, stack.dlq_url, stack.app, engine
+        self.app_s3 = stack.app_s3  # the app's own client, whose requests a test may fail
 
     def invoke(self, key: str, *, schema: str = "2.0", version_id: str | None = None, bucket: str = INPUT) -> dict:
         event = load_event(f"s3-batch-operations-{schema}.json")
@@ -72,8 +73,7 @@ class World:
 def world(tmp_path):
     with mock_aws():
         engine = FakeEngine()
-        s3, sqs, dlq, app = app_on_moto(tmp_path, INPUT, RESULTS, engine, OCR_CLAIM_WAIT_SECONDS="0")
-        yield World(s3, sqs, dlq, app, engine)
+        yield World(build_stack(tmp_path, INPUT, RESULTS, engine, OCR_CLAIM_WAIT_SECONDS="0"), engine)
 
 
 @pytest.mark.parametrize("schema", ["1.0", "2.0"])
@@ -206,27 +206,18 @@ def test_a_transient_failure_is_a_temporary_failure_s3_retries(world):
     assert world.invoke("flaky.png")["resultCode"] == "Succeeded"
 
 
-def test_storage_unavailable_before_processing_is_a_temporary_failure(world, monkeypatch):
-    from bucket_ocr.errors import StorageUnavailableError
-
-    def unavailable(result_key):
-        raise StorageUnavailableError("S3 is away", bucket=RESULTS, key=result_key)
-
-    monkeypatch.setattr(world.app.processor._results, "existing", unavailable)
+def test_storage_unavailable_before_processing_is_a_temporary_failure(world):
+    # Given a results bucket that answers every look at a result with 503, past the client's retries
+    refuse(world.app_s3, "HeadObject", f"ocr/{INPUT}/", 503, "ServiceUnavailable")
+    # When a task runs
     result = world.invoke("any.png")
+    # Then S3 is asked to retry it
     assert result["resultCode"] == "TemporaryFailure" and result["resultString"].startswith("StorageUnavailableError")
 
 
-def test_a_result_storage_refuses_to_show_is_a_permanent_failure_dead_lettered(world, monkeypatch):
-    from bucket_ocr.errors import StorageRejectedError
-
+def test_a_result_storage_refuses_to_show_is_a_permanent_failure_dead_lettered(world):
     # Given a results bucket that refuses the look at the existing result, as it would on every retry
-    def refused(result_key):
-        raise StorageRejectedError(
-            "HEAD result refused by storage: InvalidRequest (HTTP 400)", bucket=RESULTS, key=result_key
-        )
-
-    monkeypatch.setattr(world.app.processor._results, "existing", refused)
+    refuse(world.app_s3, "HeadObject", f"ocr/{INPUT}/", 400, "InvalidRequest")
     world.s3.put_object(Bucket=INPUT, Key="refused.png", Body=png())
     # When the task runs
     result = world.invoke("refused.png")

@@ -20,7 +20,7 @@ from bucket_ocr.processing import ObjectProcessor
 from bucket_ocr.results.claims import ClaimStore, ClaimTimes
 from bucket_ocr_local.runtimes.context import lambda_context
 from tests.functional.test_function_on_moto import LINES, png
-from tests.support.moto_app import RawBody, s3_event
+from tests.support.moto_app import RawBody, refuse, s3_event
 
 pytestmark = pytest.mark.functional
 
@@ -200,18 +200,6 @@ def test_an_old_event_arriving_after_the_overwrite_is_skipped_without_reading(mo
     assert [(o["status"], o["reason"]) for o in response["outcomes"]] == [("skipped", "superseded")]
     assert engine.runs == 1
     assert moto_stack.result("late.png")["source"]["etag"] == new_etag
-
-
-def refuse(s3_client, operation: str, key_fragment: str, status: int, code: str):
-    """S3 answering ``status``/``code`` to one operation on matching keys, through botocore."""
-
-    def respond(request, **_):
-        if key_fragment not in request.url:
-            return None
-        body = f"<Error><Code>{code}</Code><Message>refused by the test</Message></Error>".encode()
-        return AWSResponse(request.url, status, {}, RawBody(body))
-
-    s3_client.meta.events.register(f"before-send.s3.{operation}", respond)
 
 
 @pytest.mark.parametrize(

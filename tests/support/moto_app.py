@@ -147,16 +147,21 @@ def s3_event(stack: MotoStack, key: str, etag: str) -> dict[str, Any]:
     return retarget(load_event("s3-put.json"), stack.input_bucket, key, etag)
 
 
-def throttle(s3_client: S3Client, key_fragment: str) -> None:
-    """S3 answering 503 SlowDown to every GET of matching keys, through botocore itself."""
+def refuse(s3_client: S3Client, operation: str, key_fragment: str, status: int, code: str) -> None:
+    """S3 answering ``status``/``code`` to every ``operation`` on matching keys, through botocore itself."""
 
     def respond(request: Any, **_: Any) -> AWSResponse | None:
         if key_fragment not in unquote(request.url):
             return None
-        body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-        return AWSResponse(request.url, 503, {}, RawBody(body))
+        body = f"<Error><Code>{code}</Code><Message>refused by the test</Message></Error>".encode()
+        return AWSResponse(request.url, status, {}, RawBody(body))
 
-    s3_client.meta.events.register("before-send.s3.GetObject", respond)
+    s3_client.meta.events.register(f"before-send.s3.{operation}", respond)
+
+
+def throttle(s3_client: S3Client, key_fragment: str) -> None:
+    """S3 answering 503 SlowDown to every GET of matching keys."""
+    refuse(s3_client, "GetObject", key_fragment, 503, "SlowDown")
 
 
 class RawBody:
