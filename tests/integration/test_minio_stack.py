@@ -219,7 +219,11 @@ def worker_of_its_own(stack, bucket: str, log_dir: Path, **env: str) -> Iterator
         env=self_hosted_worker_environment(stack.spec, **names, **env),
     ).start()
     try:
-        process.wait_until(lambda: "own-worker: ready" in process.log_path.read_text(), timeout=180, what="ready")
+        # Consuming, not only ready: "ready" comes before the worker declares its queue, and a
+        # test that deleted the queue or published to the exchange in between would race it.
+        process.wait_until(
+            lambda: '"message":"consuming"' in process.log_path.read_text(), timeout=180, what="consuming"
+        )
         yield process, names
     finally:
         process.stop(grace=30)
